@@ -1,0 +1,44 @@
+# The entry points the README names. `make demo` and `make test` work on a fresh machine
+# with only Python >= 3.11 and make: the first call creates .venv from constraints.txt.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint fmt bench install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "pooldrift needs Python >= 3.11 (found $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,redis]"
+	@# bytecode written once here: PYTHONDONTWRITEBYTECODE would otherwise recompile every start
+	@$(BIN)/python -m compileall -q pooldrift server bot >/dev/null
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/pooldrift demo
+
+test: $(STAMP)
+	@$(BIN)/python -m compileall -q pooldrift server bot >/dev/null
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check pooldrift server bot tests benchmarks
+	$(BIN)/ruff format --check pooldrift server bot tests benchmarks
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix pooldrift server bot tests benchmarks
+	$(BIN)/ruff format pooldrift server bot tests benchmarks
+
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do \
+	  echo "== $$script"; $(BIN)/python $$script || exit 1; echo; \
+	done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

@@ -1,0 +1,1 @@
+"""pooldrift's Slack front: ``/pooldrift`` over HTTP or Socket Mode (slack-bolt AsyncApp)."""

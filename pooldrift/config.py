@@ -1,0 +1,158 @@
+"""Settings: argument, then environment (the vendor SDK's names where it has them), then default.
+
+Secrets are ``SecretStr``: their repr is masked, and nothing here formats their value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigurationError
+
+#: Regions the vendor SDK knows for Workspace (plus na-mexico-1 from the docs).
+KNOWN_REGIONS: tuple[str, ...] = (
+    "cn-east-3", "cn-north-4", "cn-south-1", "cn-southwest-2", "la-south-2", "sa-brazil-1",
+    "la-north-2", "ap-southeast-3", "cn-north-9", "ap-southeast-1", "cn-east-5", "me-east-1",
+    "af-south-1", "tr-west-1", "cn-north-11", "af-north-1", "ap-southeast-2", "eu-west-101",
+    "na-mexico-1",
+)  # fmt: skip
+
+DEFAULT_REGION = "cn-north-4"
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything the client needs; build with ``Settings()`` to read the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", populate_by_name=True, validate_default=True
+    )
+
+    access_key: SecretStr | None = Field(default=None, validation_alias=_env("HUAWEICLOUD_SDK_AK"))
+    secret_key: SecretStr | None = Field(default=None, validation_alias=_env("HUAWEICLOUD_SDK_SK"))
+    security_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("HUAWEICLOUD_SDK_SECURITY_TOKEN")
+    )
+    auth_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("POOLDRIFT_IAM_TOKEN"),
+        description="An IAM token (X-Auth-Token) used instead of the key pair.",
+    )
+    project_id: str | None = Field(default=None, validation_alias=_env("HUAWEICLOUD_SDK_PROJECT_ID"))
+    region: str = Field(default=DEFAULT_REGION, validation_alias=_env("POOLDRIFT_REGION"))
+    endpoint: str | None = Field(default=None, validation_alias=_env("POOLDRIFT_ENDPOINT"))
+    iam_endpoint: str | None = Field(default=None, validation_alias=_env("HUAWEICLOUD_SDK_IAM_ENDPOINT"))
+
+    connect_timeout: Annotated[float, Field(gt=0)] = Field(
+        default=5.0, validation_alias=_env("POOLDRIFT_CONNECT_TIMEOUT")
+    )
+    read_timeout: Annotated[float, Field(gt=0)] = Field(
+        default=20.0, validation_alias=_env("POOLDRIFT_READ_TIMEOUT"),
+        description="Per attempt: how long to wait for an answer.",
+    )  # fmt: skip
+    deadline: Annotated[float, Field(gt=0)] = Field(
+        default=45.0, validation_alias=_env("POOLDRIFT_DEADLINE"),
+        description="Overall bound on one call, retries and waits included.",
+    )  # fmt: skip
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = Field(
+        default=4, validation_alias=_env("POOLDRIFT_MAX_ATTEMPTS")
+    )
+    backoff_initial: Annotated[float, Field(ge=0)] = Field(
+        default=0.5, validation_alias=_env("POOLDRIFT_BACKOFF_INITIAL")
+    )
+    backoff_max: Annotated[float, Field(ge=0)] = Field(
+        default=8.0, validation_alias=_env("POOLDRIFT_BACKOFF_MAX")
+    )
+    max_in_flight: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default=32, validation_alias=_env("POOLDRIFT_MAX_IN_FLIGHT")
+    )
+    requests_per_minute: Annotated[int, Field(ge=0)] = Field(
+        default=0, validation_alias=_env("POOLDRIFT_REQUESTS_PER_MINUTE"),
+        description="Process-wide request budget; 0 means no budget.",
+    )  # fmt: skip
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        value = value.strip()
+        if value not in KNOWN_REGIONS:
+            raise ValueError(f"unknown region {value[:40]!r}; known regions: {', '.join(KNOWN_REGIONS)}")
+        return value
+
+    @field_validator("project_id")
+    @classmethod
+    def _project_form(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        from .validation import validate_project_id
+
+        return validate_project_id(value.strip())
+
+    @field_validator("endpoint", "iam_endpoint")
+    @classmethod
+    def _endpoint_form(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip().rstrip("/")
+        if not _ENDPOINT.match(value):
+            raise ValueError("an endpoint must look like https://host[:port][/path]")
+        return value
+
+    def workspace_endpoint(self, region: str | None = None) -> str:
+        if self.endpoint:
+            return self.endpoint
+        return f"https://workspace.{region or self.region}.myhuaweicloud.com"
+
+    def iam_base(self, region: str | None = None) -> str:
+        """IAM override, else the Workspace override (the emulator serves both), else IAM."""
+        if self.iam_endpoint:
+            return self.iam_endpoint
+        if self.endpoint:
+            return self.endpoint
+        return f"https://iam.{region or self.region}.myhuaweicloud.com"
+
+    def check_credentials(self) -> None:
+        if self.auth_token is not None:
+            return
+        missing = [
+            name
+            for name, value in (
+                ("HUAWEICLOUD_SDK_AK", self.access_key),
+                ("HUAWEICLOUD_SDK_SK", self.secret_key),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"missing credentials: set {' and '.join(missing)} (or POOLDRIFT_IAM_TOKEN for an IAM token)"
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """``Settings`` from the environment, with explicit overrides; errors become ours."""
+    from pydantic import ValidationError
+
+    try:
+        values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+
+def check_region(region: str) -> str:
+    region = region.strip()
+    if region not in KNOWN_REGIONS:
+        raise ConfigurationError(f"unknown region {region[:40]!r}; known regions: {', '.join(KNOWN_REGIONS)}")
+    return region

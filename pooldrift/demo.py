@@ -1,0 +1,83 @@
+"""``pooldrift demo``: the main job end to end on the bundled emulator, then stop it.
+
+It starts the emulator on a free loopback port, lists and scans its pools, checks the most
+drifted one by name, lists that pool's drifted desktops, and shows a typo's clear error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from .errors import PooldriftError
+
+
+def run_demo(*, json_output: bool = False) -> int:
+    from .emulator import EmulatorServer
+
+    with EmulatorServer() as emulator:
+        if not json_output:
+            print(f"Started the bundled Workspace API emulator at {emulator.base_url}\n")
+        result = asyncio.run(_run(emulator.base_url, emulator.access_key, emulator.secret_key, json_output))
+    if not json_output:
+        print("\nStopped the emulator. Point POOLDRIFT_ENDPOINT elsewhere (or unset it) for a real cloud.")
+    return result
+
+
+async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
+    from .cli import render_desktops, render_pools, render_report, render_scan
+    from .client import WorkspaceClient
+    from .config import load_settings
+
+    # explicit settings: a real key pair in the environment must not be sent to the emulator
+    settings = load_settings(access_key=ak, secret_key=sk, endpoint=endpoint, iam_endpoint=endpoint)
+    out: dict[str, Any] = {}
+    async with WorkspaceClient(settings) as client:
+        pools = await client.list_pools()
+        scan = await client.scan()
+        reports = [e.report for e in scan if e.report is not None]
+        worst = max(reports, key=lambda r: (r.drifted_desktops_at_least, r.pool_name or ""))
+        report = await client.check(worst.pool_name or worst.pool_id)
+        desktops = await client.list_pool_desktops(report.pool_id, max_items=100)
+        drifted = [d for d in desktops.desktops if d.inconsistent_types]
+        typo = (report.pool_name or "pool")[:-1] + "x"
+        try:
+            await client.check(typo)
+        except PooldriftError as exc:
+            typo_error = exc.message
+        else:  # pragma: no cover - the demo data has no such pool
+            typo_error = ""
+
+    if json_output:
+        out = {
+            "pools": json.loads(pools.model_dump_json()),
+            "scan": [json.loads(e.model_dump_json()) for e in scan],
+            "check": json.loads(report.model_dump_json()),
+            "drifted_desktops": [json.loads(d.model_dump_json()) for d in drifted],
+            "typo_error": typo_error,
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+
+    step = 0
+
+    def title(text: str) -> None:
+        nonlocal step
+        step += 1
+        print(f"── {step}. {text} " + "─" * max(0, 70 - len(text)))
+
+    title("pooldrift pools")
+    print(render_pools(pools), end="\n\n")
+    title("pooldrift scan")
+    print(render_scan(scan), end="\n\n")
+    title(f"pooldrift check {report.pool_name}")
+    print(render_report(report), end="\n\n")
+    title(f"pooldrift desktops {report.pool_name}")
+    desktops.desktops = drifted[:15]
+    desktops.total_count = len(drifted)
+    print(render_desktops(desktops), end="\n\n")
+    title(f"pooldrift check {typo}   (a typo: a clear error, nothing guessed)")
+    print(f"pooldrift: {typo_error}", file=sys.stdout)
+    return 0

@@ -1,0 +1,75 @@
+"""Checks on every id and name before it goes near a URL: refuse early, explain clearly."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import InvalidInputError
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PROJECT = re.compile(r"[0-9a-f]{32}")
+#: Pool names: ASCII letters, digits, ``-``, ``_`` and ``.``; anything else (spaces, ``/``,
+#: ``%``, control characters, look-alike letters from other scripts) is refused.
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+MAX_POOL_NAME = 64
+MAX_REF_SHOWN = 40
+
+
+def shown(value: str) -> str:
+    """A value made safe to quote back: printable, short."""
+    text = value[:MAX_REF_SHOWN].encode("unicode_escape").decode("ascii")
+    return repr(text + ("…" if len(value) > MAX_REF_SHOWN else ""))
+
+
+def is_pool_id(ref: str) -> bool:
+    return _UUID.fullmatch(ref.strip()) is not None
+
+
+def validate_pool_id(value: str) -> str:
+    """A pool id is a UUID; returned lowercased."""
+    if not isinstance(value, str) or _UUID.fullmatch(value) is None:
+        raise InvalidInputError(
+            f"invalid pool id {shown(str(value))}: expected a UUID such as "
+            "a130ab3a-72bf-4b71-baa9-af4987c8e338",
+            field="pool_id",
+        )
+    return value.lower()
+
+
+def validate_project_id(value: str) -> str:
+    """A project id is 32 lowercase hex characters."""
+    if not isinstance(value, str) or _PROJECT.fullmatch(value) is None:
+        raise InvalidInputError(
+            f"invalid project id {shown(str(value))}: expected 32 lowercase hex characters "
+            "such as bcae3e673fd04716a3b9dacdf58ca336",
+            field="project_id",
+        )
+    return value
+
+
+def validate_pool_name(value: str) -> str:
+    """A pool name to look up; it is only ever sent as a query value, never in a path."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError("a pool id or name is required", field="pool")
+    if len(value) > MAX_POOL_NAME:
+        raise InvalidInputError(
+            f"pool name too long ({len(value)} characters; at most {MAX_POOL_NAME})",
+            field="pool",
+        )
+    if _NAME.fullmatch(value) is None or ".." in value:
+        raise InvalidInputError(
+            f"invalid pool reference {shown(value)}: give a pool id (UUID) or a pool name of "
+            "ASCII letters, digits, '-', '_' and '.'",
+            field="pool",
+        )
+    return value
+
+
+def validate_pool_ref(ref: str) -> str:
+    """An id (normalised) or a name (checked); surrounding whitespace is forgiven."""
+    if not isinstance(ref, str):
+        raise InvalidInputError("a pool id or name is required", field="pool")
+    ref = ref.strip()
+    if _UUID.fullmatch(ref):
+        return ref.lower()
+    return validate_pool_name(ref)

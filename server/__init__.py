@@ -1,0 +1,1 @@
+"""pooldrift's MCP tool server: ``pool_inconsistency`` for AI assistants (stdio and HTTP)."""
