@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +32,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[i
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def line(row: list[str]) -> str:
-        out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        out = [
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         return "  ".join(out).rstrip()
 
     return "\n".join(line(row) for row in cells)
@@ -79,7 +80,13 @@ def render_scan(entries: Sequence[ScanEntry]) -> str:
 
 def render_pools(listing: DesktopPools) -> str:
     rows = [
-        (p.id, p.name, p.type or "-", p.desktop_count if p.desktop_count is not None else "-", p.status or "-")
+        (
+            p.id,
+            p.name,
+            p.type or "-",
+            p.desktop_count if p.desktop_count is not None else "-",
+            p.status or "-",
+        )
         for p in listing.pools
     ]
     out = table(("Id", "Name", "Type", "Desktops", "Status"), rows, right={3})
@@ -146,18 +153,12 @@ async def _pools(args: argparse.Namespace) -> int:
 async def _desktops(args: argparse.Namespace) -> int:
     async with _client(args) as client:
         pool = await client.resolve_pool(args.pool)
-        found = await client.list_pool_desktops(pool.id, args.type, max_items=args.limit)
         if args.type is None and not args.all:
-            found.desktops = [d for d in found.desktops if d.inconsistent_types]
-            found.total_count = len(found.desktops) if not found.truncated else found.total_count
+            found = await client.list_drifted_desktops(pool.id, max_items=args.limit)
+        else:
+            found = await client.list_pool_desktops(pool.id, args.type, max_items=args.limit)
     print(_dump(found) if args.json else render_desktops(found))
     return EXIT_OK
-
-
-def _emulator(args: argparse.Namespace) -> int:
-    from . import emulator
-
-    return emulator.main(args.rest)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -214,13 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     desktops.add_argument("--limit", type=int, default=100, help="at most this many desktops (100)")
     desktops.set_defaults(run=_desktops)
 
-    emu = sub.add_parser(
+    sub.add_parser(
         "emulator",
         help="run the local Workspace API emulator (see `pooldrift emulator --help`)",
         add_help=False,
     )
-    emu.add_argument("rest", nargs=argparse.REMAINDER)
-    emu.set_defaults(sync=_emulator)
 
     demo = sub.add_parser("demo", help="start the emulator, check its pools, stop it")
     demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -229,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:  # its own parser: flags after the word belong to it
+        from . import emulator
+
+        return emulator.main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from . import __version__
-from .config import Settings, check_region, load_settings
+from .config import Settings, check_region, load_settings, with_overrides
 from .errors import (
     AmbiguousPoolError,
     APIConnectionError,
@@ -97,6 +97,11 @@ class _RateBudget:
                 await asyncio.sleep(60.0 - (now - self._starts[0]))
 
 
+_Key = tuple[str, tuple[tuple[str, str], ...], str | None]
+_Answer = tuple[Any, str | None]
+_MAX_RECENT = 1024
+
+
 @dataclass
 class _Shared:
     """What every view of one client shares: connections, limits and the project cache."""
@@ -105,8 +110,13 @@ class _Shared:
     owns_http: bool
     in_flight: asyncio.Semaphore
     budget: _RateBudget | None
+    cache_ttl: float = 0.0
     projects: dict[tuple[str, str], str] = field(default_factory=dict)
     project_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: identical GETs under way: later callers share the first one's answer
+    pending: dict[_Key, asyncio.Future[_Answer]] = field(default_factory=dict)
+    #: recent answers, kept ``cache_ttl`` seconds (0: no cache)
+    recent: dict[_Key, tuple[float, _Answer]] = field(default_factory=dict)
 
 
 class WorkspaceClient:
@@ -128,7 +138,7 @@ class WorkspaceClient:
         if settings is None:
             settings = load_settings(**overrides)
         elif overrides:
-            settings = settings.model_copy(update=overrides)
+            settings = with_overrides(settings, **overrides)
         settings.check_credentials()
         self._settings = settings
         if settings.auth_token is not None:
@@ -168,6 +178,7 @@ class WorkspaceClient:
             owns_http=http_client is None,
             in_flight=asyncio.Semaphore(settings.max_in_flight),
             budget=_RateBudget(settings.requests_per_minute) if settings.requests_per_minute else None,
+            cache_ttl=settings.cache_ttl,
         )
         self._region = settings.region
         self._project_id = settings.project_id
@@ -331,6 +342,28 @@ class WorkspaceClient:
             desktops=desktops,
         )
 
+    async def list_drifted_desktops(self, pool_id: str, *, max_items: int | None = None) -> PoolDesktops:
+        """Desktops drifted in any way: the four filtered queries (concurrently), merged.
+
+        Each desktop appears once, with every way it differs in ``drift``. When a cap cut a
+        list short, ``total_count`` is a lower bound (the largest per-kind total).
+        """
+        pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
+        lists = await asyncio.gather(
+            *(self.list_pool_desktops(pool_id, kind, max_items=max_items) for kind in InconsistentType)
+        )
+        merged: dict[str, PoolDesktop] = {}
+        for found in lists:
+            for desktop in found.desktops:
+                merged.setdefault(desktop.desktop_id, desktop)
+        desktops = sorted(merged.values(), key=lambda d: (d.computer_name or "", d.desktop_id))
+        total = len(desktops)
+        if any(found.truncated for found in lists):
+            total = max(total, *(found.total_count for found in lists))
+        if max_items is not None:
+            desktops = desktops[:max_items]
+        return PoolDesktops(pool_id=pool_id, total_count=total, desktops=desktops)
+
     async def resolve_pool(self, ref: str) -> DesktopPool:
         """A pool by id, or by exact name (case-insensitive); unknown or ambiguous names
         raise with the closest candidates."""
@@ -415,8 +448,45 @@ class WorkspaceClient:
 
     async def _get_json(
         self, url: str, *, params: dict[str, str] | None = None, project: str | None = None
-    ) -> tuple[Any, str | None]:
-        """GET with limits, retries and one overall deadline; returns (json, request id)."""
+    ) -> _Answer:
+        """GET through the cache and in-flight coalescing; returns (json, request id)."""
+        shared = self._shared
+        key: _Key = (url, tuple(sorted(params.items())) if params else (), project)
+        now = time.monotonic()
+        if shared.cache_ttl:
+            hit = shared.recent.get(key)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        while (pending := shared.pending.get(key)) is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # we were cancelled, not the call we were sharing
+                # the caller we joined was cancelled: make the call ourselves
+
+        future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
+        shared.pending[key] = future
+        try:
+            answer = await self._fetch_json(url, params, project)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" noise when nobody joined
+            raise
+        finally:
+            shared.pending.pop(key, None)
+        future.set_result(answer)
+        if shared.cache_ttl:
+            if len(shared.recent) >= _MAX_RECENT:
+                shared.recent.clear()
+            shared.recent[key] = (time.monotonic() + shared.cache_ttl, answer)
+        return answer
+
+    async def _fetch_json(self, url: str, params: dict[str, str] | None, project: str | None) -> _Answer:
+        """One GET with limits, retries and one overall deadline."""
         import stamina
 
         settings = self._settings

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     max_in_flight: Annotated[int, Field(ge=1, le=1024)] = Field(
         default=32, validation_alias=_env("POOLDRIFT_MAX_IN_FLIGHT")
     )
+    cache_ttl: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=0.0, validation_alias=_env("POOLDRIFT_CACHE_TTL"),
+        description="Seconds to reuse an answer; 0 (default) always asks upstream.",
+    )  # fmt: skip
     requests_per_minute: Annotated[int, Field(ge=0)] = Field(
         default=0, validation_alias=_env("POOLDRIFT_REQUESTS_PER_MINUTE"),
         description="Process-wide request budget; 0 means no budget.",
@@ -138,10 +142,19 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """``Settings`` from the environment, with explicit overrides; errors become ours."""
+    return _validated({k: v for k, v in overrides.items() if v is not None})
+
+
+def with_overrides(settings: Settings, **overrides: object) -> Settings:
+    """A copy of ``settings`` with some values replaced, validated like the originals."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return _validated({**settings.model_dump(), **values}) if values else settings
+
+
+def _validated(values: dict[str, Any]) -> Settings:
     from pydantic import ValidationError
 
     try:
-        values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         return Settings(**values)
     except ValidationError as exc:
         problems = "; ".join(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from typing import Any
 
 from .errors import PooldriftError
@@ -40,8 +39,7 @@ async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
         reports = [e.report for e in scan if e.report is not None]
         worst = max(reports, key=lambda r: (r.drifted_desktops_at_least, r.pool_name or ""))
         report = await client.check(worst.pool_name or worst.pool_id)
-        desktops = await client.list_pool_desktops(report.pool_id, max_items=100)
-        drifted = [d for d in desktops.desktops if d.inconsistent_types]
+        drifted = await client.list_drifted_desktops(report.pool_id)
         typo = (report.pool_name or "pool")[:-1] + "x"
         try:
             await client.check(typo)
@@ -55,7 +53,7 @@ async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
             "pools": json.loads(pools.model_dump_json()),
             "scan": [json.loads(e.model_dump_json()) for e in scan],
             "check": json.loads(report.model_dump_json()),
-            "drifted_desktops": [json.loads(d.model_dump_json()) for d in drifted],
+            "drifted_desktops": json.loads(drifted.model_dump_json()),
             "typo_error": typo_error,
         }
         print(json.dumps(out, indent=2))
@@ -75,9 +73,7 @@ async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
     title(f"pooldrift check {report.pool_name}")
     print(render_report(report), end="\n\n")
     title(f"pooldrift desktops {report.pool_name}")
-    desktops.desktops = drifted[:15]
-    desktops.total_count = len(drifted)
-    print(render_desktops(desktops), end="\n\n")
+    print(render_desktops(drifted), end="\n\n")
     title(f"pooldrift check {typo}   (a typo: a clear error, nothing guessed)")
-    print(f"pooldrift: {typo_error}", file=sys.stdout)
+    print(f"pooldrift: {typo_error}")
     return 0

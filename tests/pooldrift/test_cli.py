@@ -1,0 +1,143 @@
+"""The ``pooldrift`` command as a user runs it: a subprocess talking to the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pooldrift.emulator import EmulatorServer
+
+POOLDRIFT = str(Path(sys.executable).parent / "pooldrift")
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [POOLDRIFT, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_check_table(emulator_env: dict[str, str], emulator: EmulatorServer) -> None:
+    pool = emulator.data.pool_named("sales-win11")
+    expected = emulator.data.statics(pool.id)
+    done = run(emulator_env, "check", "sales-win11")
+    assert done.returncode == 0, done.stderr
+    assert f"sales-win11 ({pool.id})" in done.stdout
+    lines = {line.split("  ")[0]: line.split() for line in done.stdout.splitlines()}
+    assert lines["Package (product)"][-2] == str(expected["product_id"])
+    assert lines["Image"][-2] == str(expected["image_id"])
+    assert lines["Data-disk count"][-2] == str(expected["disk_num"])
+    assert lines["Disk capacity"][-2] == str(expected["disk_size"])
+    assert "has drifted" in done.stdout
+
+
+def test_check_json_and_fail_on_drift(emulator_env: dict[str, str], emulator: EmulatorServer) -> None:
+    pool = emulator.data.pool_named("dev-ubuntu22")
+    done = run(emulator_env, "check", pool.id, "--json", "--fail-on-drift")
+    assert done.returncode == 3
+    data = json.loads(done.stdout)
+    assert {k: data[k] for k in ("product_id", "image_id", "disk_num", "disk_size")} == emulator.data.statics(
+        pool.id
+    )
+    assert data["pool_name"] == "dev-ubuntu22" and data["consistent"] is False
+    consistent = run(emulator_env, "check", "finance-win11", "--fail-on-drift")
+    assert consistent.returncode == 0 and "is consistent" in consistent.stdout
+
+
+def test_pools_scan_desktops(emulator_env: dict[str, str], emulator: EmulatorServer) -> None:
+    pools = json.loads(run(emulator_env, "pools", "--json").stdout)
+    assert pools["total_count"] == len(emulator.data.pools)
+    assert {p["name"] for p in pools["pools"]} == {p.name for p in emulator.data.pools}
+
+    scan = run(emulator_env, "scan", "--json")
+    assert scan.returncode == 0, scan.stderr
+    entries = json.loads(scan.stdout)
+    assert len(entries) == len(emulator.data.pools)
+    for entry in entries:
+        got = {k: entry["report"][k] for k in ("product_id", "image_id", "disk_num", "disk_size")}
+        assert got == emulator.data.statics(entry["pool_id"])
+    assert run(emulator_env, "scan", "--fail-on-drift").returncode == 3
+
+    pool = emulator.data.pool_named("callcenter-win10")
+    desktops = json.loads(run(emulator_env, "desktops", "callcenter-win10", "--json").stdout)
+    expected = {d.desktop_id for d in emulator.data.desktops_of(pool.id)} & {
+        d.desktop_id for kind in ("PRODUCT_ID", "IMAGE_ID", "DISK_NUM", "DISK_SIZE")
+        for d in emulator.data.drifted(pool.id, kind)
+    }  # fmt: skip
+    assert {d["desktop_id"] for d in desktops["desktops"]} == expected
+    table = run(emulator_env, "desktops", "callcenter-win10", "--type", "disk_num")
+    assert table.returncode == 0 and "Data-disk count" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("check", "../../etc"), 2, "invalid pool reference"),
+        (("check", "dev-ubuntu2"), 1, "dev-ubuntu22"),
+        (("check", "Lab-A"), 1, "use one of their ids"),
+        (("check", "00000000-0000-4000-8000-000000000000"), 1, "HTTP 404"),
+        (("check", "x", "--region", "mars-1"), 1, "unknown region"),
+    ],
+)
+def test_errors_are_one_line(
+    emulator_env: dict[str, str], emulator: EmulatorServer, args: tuple[str, ...], code: int, message: str
+) -> None:
+    done = run(emulator_env, *args)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert emulator.secret_key not in done.stderr + done.stdout
+    if code == 2:
+        assert len(emulator.requests) == 0
+
+
+def test_upstream_failure_exit_code(emulator_env: dict[str, str], emulator: EmulatorServer) -> None:
+    emulator.faults.update(error_rate=1.0, error_status=500)
+    done = run({**emulator_env, "POOLDRIFT_MAX_ATTEMPTS": "2"}, "pools")
+    assert done.returncode == 1
+    assert "HTTP 500" in done.stderr and "request id" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_credentials() -> None:
+    done = run({}, "pools")
+    assert done.returncode == 1
+    assert "HUAWEICLOUD_SDK_AK" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "scan", "pools", "desktops", "demo"])
+def test_help(command: str) -> None:
+    done = run({}, command, "--help")
+    assert done.returncode == 0 and "usage: pooldrift" in done.stdout
+
+
+def test_emulator_help() -> None:
+    done = run({}, "emulator", "--help")
+    assert done.returncode == 0 and "--port" in done.stdout
+
+
+def test_demo_runs_end_to_end() -> None:
+    done = run({}, "demo", timeout=120)
+    assert done.returncode == 0, done.stderr
+    for step in ("pooldrift pools", "pooldrift scan", "pooldrift check", "pooldrift desktops"):
+        assert step in done.stdout
+    assert "Stopped the emulator" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_demo_json() -> None:
+    done = run({}, "demo", "--json", timeout=120)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["check"]["consistent"] is False
+    assert data["typo_error"].startswith("no pool named")
+    assert len(data["scan"]) == data["pools"]["total_count"]
