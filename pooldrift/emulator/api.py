@@ -1,0 +1,171 @@
+"""The emulated Workspace and IAM endpoints: query checks, filters and pages over the data set.
+
+Handlers are plain functions of (data, path values, query) returning ``(status, body)``; the
+ASGI layer in ``app.py`` adds signing, request ids and faults around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..config import KNOWN_REGIONS
+from ..models import InconsistentType
+from .config import EmulatorConfig
+from .data import EmulatorData, drift_of
+
+#: Error codes the emulator uses for its own (non-gateway) errors.
+BAD_REQUEST = "WKS.0002"
+NOT_FOUND = "WKS.0004"
+API_NOT_FOUND = "APIGW.0101"
+
+Answer = tuple[int, dict[str, Any]]
+Query = Sequence[tuple[str, str]]
+
+
+class BadQuery(Exception):
+    """A query value the real API would refuse with 400."""
+
+
+def error(status: int, code: str, message: str) -> Answer:
+    return status, {"error_code": code, "error_msg": message}
+
+
+def _one(query: Query, name: str) -> str | None:
+    values = [v for k, v in query if k == name]
+    return values[-1] if values else None
+
+
+def _int(query: Query, name: str, default: int, lo: int, hi: int | None) -> int:
+    raw = _one(query, name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit():
+        raise BadQuery(f"{name} must be an integer, got {raw[:20]!r}")
+    value = int(raw)
+    if value < lo or (hi is not None and value > hi):
+        limit = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise BadQuery(f"{name} must be {limit}, got {value}")
+    return value
+
+
+def _bool(query: Query, name: str) -> bool | None:
+    raw = _one(query, name)
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise BadQuery(f"{name} must be true or false, got {raw[:20]!r}")
+    return raw.lower() == "true"
+
+
+def list_projects(config: EmulatorConfig, query: Query) -> Answer:
+    """IAM ``GET /v3/projects?name=REGION``: the one project, named after the region asked."""
+    name = _one(query, "name")
+    if name is not None and name not in KNOWN_REGIONS:
+        return 200, {"projects": [], "links": {"self": "/v3/projects"}}
+    project = {
+        "id": config.project_id,
+        "name": name or config.region,
+        "domain_id": config.domain_id,
+        "enabled": True,
+        "is_domain": False,
+        "parent_id": config.domain_id,
+        "description": "pooldrift emulator project",
+    }
+    return 200, {"projects": [project], "links": {"self": "/v3/projects"}}
+
+
+def list_pools(data: EmulatorData, query: Query) -> Answer:
+    """``GET /v2/{project}/desktop-pools``: ``name`` is a case-insensitive substring match."""
+    try:
+        offset = _int(query, "offset", 0, 0, None)
+        limit = _int(query, "limit", 1000, 0, 1000)
+        maintenance = _bool(query, "in_maintenance_mode")
+    except BadQuery as exc:
+        return error(400, BAD_REQUEST, str(exc))
+    pool_type = _one(query, "type")
+    if pool_type is not None and pool_type.upper() not in ("DYNAMIC", "STATIC"):
+        return error(400, BAD_REQUEST, f"type must be DYNAMIC or STATIC, got {pool_type[:20]!r}")
+    name = _one(query, "name")
+    project = _one(query, "enterprise_project_id")
+    with data.lock:
+        pools = [
+            p
+            for p in data.pools
+            if (name is None or name.lower() in p.name.lower())
+            and (pool_type is None or p.type == pool_type.upper())
+            and (maintenance is None or p.in_maintenance_mode == maintenance)
+            and (project is None or p.enterprise_project_id == project)
+        ]
+        page = [p.to_api(data.desktops_of(p.id)) for p in pools[offset : offset + limit]]
+    return 200, {"total_count": len(pools), "desktop_pools": page}
+
+
+def show_pool(data: EmulatorData, pool_id: str) -> Answer:
+    """``GET /v2/{project}/desktop-pools/{pool_id}``: the pool itself, not wrapped (as the SDK reads it)."""
+    with data.lock:
+        pool = data.pool(pool_id)
+        if pool is None:
+            return _no_pool(pool_id)
+        return 200, pool.to_api(data.desktops_of(pool.id))
+
+
+def statics(data: EmulatorData, pool_id: str) -> Answer:
+    """``GET .../inconsistent-statics``: counts computed from the desktops."""
+    with data.lock:
+        if data.pool(pool_id) is None:
+            return _no_pool(pool_id)
+        return 200, data.statics(pool_id)
+
+
+def list_desktops(data: EmulatorData, pool_id: str, query: Query) -> Answer:
+    """``GET .../desktops``: ``inconsistent_type`` in any casing (also PRODUCT/IMAGE), ``status``
+    exact (any casing), ``computer_name`` a case-insensitive substring, ``desktop_id`` repeated
+    or comma-separated, ``user_name`` exact."""
+    try:
+        offset = _int(query, "offset", 0, 0, None)
+        limit = _int(query, "limit", 10, 0, 100)
+    except BadQuery as exc:
+        return error(400, BAD_REQUEST, str(exc))
+    kind: str | None = None
+    raw_kind = _one(query, "inconsistent_type")
+    if raw_kind is not None and raw_kind != "":
+        try:
+            kind = InconsistentType.parse(raw_kind).value
+        except ValueError:
+            allowed = ", ".join(k.value for k in InconsistentType)
+            message = f"inconsistent_type must be one of {allowed}, got {raw_kind[:20]!r}"
+            return error(400, BAD_REQUEST, message)
+    status = _one(query, "status")
+    computer = _one(query, "computer_name")
+    user = _one(query, "user_name")
+    wanted_ids = {i.strip().lower() for k, v in query if k == "desktop_id" for i in v.split(",") if i.strip()}
+    with data.lock:
+        pool = data.pool(pool_id)
+        if pool is None:
+            return _no_pool(pool_id)
+        chosen = [
+            d
+            for d in data.desktops_of(pool.id)
+            if (kind is None or kind in drift_of(d, pool))
+            and (status is None or d.status == status.upper())
+            and (computer is None or computer.lower() in d.computer_name.lower())
+            and (user is None or d.user_name == user)
+            and (not wanted_ids or d.desktop_id in wanted_ids)
+        ]
+        page = [d.to_api(pool) for d in chosen[offset : offset + limit]]
+    period = sum(1 for d in chosen if d.charge_mode == "period")
+    return 200, {
+        "total_count": len(chosen),
+        "pool_desktops": page,
+        "on_demand_desktops_num": len(chosen) - period,
+        "period_desktops_num": period,
+    }
+
+
+def _no_pool(pool_id: str) -> Answer:
+    return error(404, NOT_FOUND, f"The desktop pool {pool_id[:64]} does not exist.")
+
+
+def no_project(project_id: str) -> Answer:
+    return error(404, NOT_FOUND, f"The project {project_id[:64]} does not exist.")

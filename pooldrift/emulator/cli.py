@@ -1,0 +1,112 @@
+"""``pooldrift emulator``: run the Workspace API emulator in the foreground until SIGINT/SIGTERM.
+
+Prints exactly one line to stdout when ready (``pooldrift emulator listening on URL``); logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, EmulatorConfig
+
+DEFAULT_PORT = 8000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pooldrift emulator",
+        description="A local Huawei Cloud Workspace API (the desktop-pool endpoints and the IAM project "
+        "lookup) with demo data, AK/SK signature checks and fault injection.",
+        epilog=f"Credentials: HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK (default: the demo pair, AK "
+        f"{DEMO_ACCESS_KEY}); project: HUAWEICLOUD_SDK_PROJECT_ID (default {DEMO_PROJECT_ID}). "
+        "Faults can also be changed at run time: POST /_emulator/faults (see docs/emulator.md).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument("--no-control", action="store_true", help="do not mount the /_emulator control API")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    faults = parser.add_argument_group("faults (rates are probabilities from 0 to 1)")
+    add = faults.add_argument
+    add("--latency", type=float, default=0.0, help="seconds added before every answer")
+    add("--error-rate", type=float, default=0.0, help="share of requests answered with an error")
+    add("--error-status", type=int, default=503, help="status of those errors (default 503)")
+    add("--error-code", default=None, help="error_code of those errors (default: per status)")
+    add("--rate-limit-rate", type=float, default=0.0, help="share answered 429 APIGW.0308")
+    add("--retry-after", type=float, default=1.0, help="Retry-After seconds of a 429 (default 1)")
+    add("--malformed-rate", type=float, default=0.0, help="share answered 200 with an HTML body")
+    add("--truncate-rate", type=float, default=0.0, help="share whose body is cut short")
+    add("--drop-rate", type=float, default=0.0, help="share whose connection is closed unanswered")
+    add("--slow-body", type=float, default=0.0, help="seconds to trickle each body out")
+    add("--paths", default=None, help="only requests whose path matches this regex get faults")
+    add("--seed", type=int, default=0, help="seed of the random faults (default 0)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM; 0 on a clean stop, 2 on bad arguments, 1 if it cannot start."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    log = logging.getLogger("pooldrift.emulator")
+
+    from .server import EmulatorServer
+
+    config = EmulatorConfig.from_env(control=not args.no_control, fault_seed=args.seed)
+    server = EmulatorServer(config, host=args.host, port=args.port)
+    try:
+        server.faults.update(
+            latency=args.latency,
+            error_rate=args.error_rate,
+            error_status=args.error_status,
+            error_code=args.error_code,
+            rate_limit_rate=args.rate_limit_rate,
+            retry_after=args.retry_after,
+            malformed_rate=args.malformed_rate,
+            truncate_rate=args.truncate_rate,
+            drop_rate=args.drop_rate,
+            slow_body=args.slow_body,
+            paths=args.paths,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            server.start()
+        except (OSError, RuntimeError) as exc:
+            log.error("cannot start the emulator on %s:%s: %s", args.host, args.port, exc)
+            return 1
+        log.info(
+            "serving project %s; access key %s%s",
+            config.project_id,
+            config.access_key,
+            " (the demo key pair)" if config.access_key == DEMO_ACCESS_KEY else "",
+        )
+        sys.stdout.write(f"pooldrift emulator listening on {server.base_url}\n")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+        log.info("stopping")
+        return 0
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,224 @@
+"""Fault injection for the emulator: random (seeded) and deterministic ("the next 2 get 503").
+
+``Faults`` is shared between the test thread and the server thread, so every read and write
+goes through one lock; ``decide()`` is the only thing the server calls per request.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+#: Fault kinds a request can be given. A three-digit status (``"503"``) is an ``error`` with it.
+KINDS = ("error", "rate_limit", "malformed", "truncate", "drop", "slow")
+
+#: The error code sent with an injected error of each status (Huawei Cloud's gateway codes).
+DEFAULT_ERROR_CODES = {
+    400: "APIGW.0201",
+    401: "APIGW.0301",
+    403: "APIGW.0302",
+    404: "APIGW.0101",
+    429: "APIGW.0308",
+    500: "APIGW.0103",
+    502: "APIGW.0202",
+    503: "APIGW.0304",
+    504: "APIGW.0203",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do to one request: a kind (or ``None``), the status for errors, and latency."""
+
+    kind: str | None
+    status: int = 0
+    latency: float = 0.0
+
+
+@dataclass
+class _State:
+    latency: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 503
+    error_code: str | None = None
+    rate_limit_rate: float = 0.0
+    retry_after: float | None = 1.0
+    malformed_rate: float = 0.0
+    truncate_rate: float = 0.0
+    drop_rate: float = 0.0
+    slow_body: float = 0.0
+    paths: str | None = None
+    fail_next: list[str] = field(default_factory=list)
+    seed: int | None = 0
+
+
+_RATES = ("drop_rate", "error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate")
+_RATE_KIND = {
+    "drop_rate": "drop",
+    "error_rate": "error",
+    "rate_limit_rate": "rate_limit",
+    "malformed_rate": "malformed",
+    "truncate_rate": "truncate",
+}
+
+
+class Faults:
+    """Run-time fault switches. Set attributes, call ``update(**kw)``, ``fail_next_n(kind, n)``,
+    or ``reset()``; all are thread-safe.
+
+    Fields: ``latency`` (s, added before every answer), ``error_rate`` + ``error_status`` +
+    ``error_code``, ``rate_limit_rate`` (429 APIGW.0308 with ``Retry-After: retry_after``),
+    ``malformed_rate`` (200 with an HTML body), ``truncate_rate`` (body shorter than its
+    Content-Length, then the connection closes), ``drop_rate`` (connection closed, no answer),
+    ``slow_body`` (s to trickle the body out), ``paths`` (regex searched in the request path:
+    only matching requests get faults), ``fail_next`` (kinds given to the next requests in
+    order, before any random fault), ``seed`` (of the random faults).
+    """
+
+    _names = frozenset(f.name for f in fields(_State))
+    _lock: threading.Lock
+    _state: _State
+    _rng: random.Random
+    _path_re: re.Pattern[str] | None
+
+    def __init__(self, seed: int | None = 0, **values: Any) -> None:
+        object.__setattr__(self, "_lock", threading.Lock())
+        object.__setattr__(self, "_state", _State(seed=seed))
+        # reproducible faults, not security
+        object.__setattr__(self, "_rng", random.Random(seed))  # noqa: S311
+        object.__setattr__(self, "_path_re", None)
+        if values:
+            self.update(**values)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in Faults._names:
+            with self._lock:
+                value = getattr(self._state, name)
+                return list(value) if isinstance(value, list) else value
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.update(**{name: value})
+
+    def update(self, **values: Any) -> None:
+        """Set several fields at once; unknown names or bad values raise ``ValueError``."""
+        checked = {name: _check(name, value) for name, value in values.items()}
+        with self._lock:
+            for name, value in checked.items():
+                setattr(self._state, name, value)
+                if name == "paths":
+                    object.__setattr__(self, "_path_re", re.compile(value) if value else None)
+                if name == "seed":
+                    self._rng.seed(value)
+
+    def fail_next_n(self, kind: str, count: int = 1) -> None:
+        """The next ``count`` (matching) requests get ``kind``, then the queue empties."""
+        kind = _check_kind(kind)
+        with self._lock:
+            self._state.fail_next.extend([kind] * count)
+
+    def reset(self) -> None:
+        """No faults; the random faults start again from the configured seed."""
+        with self._lock:
+            seed = self._state.seed
+            object.__setattr__(self, "_state", _State(seed=seed))
+            object.__setattr__(self, "_path_re", None)
+            self._rng.seed(seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {f.name: _copy(getattr(self._state, f.name)) for f in fields(_State)}
+
+    def __repr__(self) -> str:
+        defaults = _State(seed=None)
+        active = {k: v for k, v in self.to_dict().items() if k != "seed" and v != getattr(defaults, k)}
+        return f"Faults({active})"
+
+    def decide(self, path: str) -> Decision:
+        """The fault for one request to ``path`` (consumes a queued kind or draws at random)."""
+        with self._lock:
+            state = self._state
+            if self._path_re is not None and not self._path_re.search(path):
+                return Decision(None)
+            kind: str | None = None
+            if state.fail_next:
+                kind = state.fail_next.pop(0)
+            else:
+                for rate in _RATES:
+                    chance = getattr(state, rate)
+                    if chance > 0 and self._rng.random() < chance:
+                        kind = _RATE_KIND[rate]
+                        break
+            if kind is None and state.slow_body > 0:
+                kind = "slow"
+            status = 0
+            if kind is not None and kind.isdigit():
+                status = int(kind)
+                kind = "rate_limit" if status == 429 else "error"
+            elif kind == "error":
+                status = state.error_status
+            elif kind == "rate_limit":
+                status = 429
+            return Decision(kind, status, state.latency)
+
+    # read under the lock by the app when it builds the fault's answer
+    def answer_details(self) -> tuple[str | None, float | None, float]:
+        with self._lock:
+            return self._state.error_code, self._state.retry_after, self._state.slow_body
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+def _check_kind(kind: str) -> str:
+    kind = str(kind).strip().lower()
+    if kind in KINDS:
+        return kind
+    if kind.isdigit() and len(kind) == 3 and 400 <= int(kind) <= 599:
+        return kind
+    raise ValueError(f"unknown fault kind {kind!r}: one of {', '.join(KINDS)} or an HTTP status 400-599")
+
+
+def _check(name: str, value: Any) -> Any:
+    if name not in Faults._names:
+        raise ValueError(f"unknown fault setting {name!r}")
+    if name.endswith("_rate"):
+        rate = float(value)
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1")
+        return rate
+    if name in ("latency", "slow_body"):
+        seconds = float(value)
+        if seconds < 0:
+            raise ValueError(f"{name} must not be negative")
+        return seconds
+    if name == "retry_after":
+        if value is None:
+            return None
+        seconds = float(value)
+        if seconds < 0:
+            raise ValueError("retry_after must not be negative")
+        return seconds
+    if name == "error_status":
+        status = int(value)
+        if not 400 <= status <= 599:
+            raise ValueError("error_status must be an HTTP error status (400-599)")
+        return status
+    if name == "paths":
+        if value in (None, ""):
+            return None
+        re.compile(str(value))
+        return str(value)
+    if name == "fail_next":
+        if isinstance(value, str):
+            value = [value]
+        return [_check_kind(k) for k in value]
+    if name == "seed":
+        return None if value is None else int(value)
+    if name == "error_code":
+        return None if value in (None, "") else str(value)
+    raise AssertionError(name)  # pragma: no cover

@@ -1,0 +1,74 @@
+"""A record of the requests the emulator received, so tests can assert what was (not) sent.
+
+Credentials are left out of every record: ``Authorization``, ``X-Auth-Token`` and ``X-Security-Token``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+_SECRET_HEADERS = frozenset({"authorization", "x-auth-token", "x-security-token"})
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as received: method, path, raw query and headers (lowercase, no secrets)."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "query": self.query, "headers": self.headers}
+
+
+class RequestLog:
+    """Thread-safe, list-like log of ``RequestRecord`` (control paths are not recorded)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[RequestRecord] = []
+
+    def record(self, method: str, path: str, query: str, headers: dict[str, str]) -> None:
+        kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+        with self._lock:
+            self._items.append(RequestRecord(method, path, query, kept))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def snapshot(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self._items)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __iter__(self) -> Iterator[RequestRecord]:
+        return iter(self.snapshot())
+
+    def __getitem__(self, index: int) -> RequestRecord:
+        with self._lock:
+            return self._items[index]
+
+    def count(self, path_contains: str | None = None) -> int:
+        """How many requests were received (whose path contains ``path_contains``)."""
+        return sum(1 for r in self.snapshot() if path_contains is None or path_contains in r.path)
+
+    def by_path(self) -> dict[str, int]:
+        return dict(Counter(r.path for r in self.snapshot()))
+
+    def to_dict(self) -> dict[str, Any]:
+        items = self.snapshot()
+        return {
+            "total": len(items),
+            "by_path": dict(Counter(r.path for r in items)),
+            "requests": [r.to_dict() for r in items],
+        }

@@ -1,0 +1,68 @@
+"""Shared fixtures: a clean environment, the running emulator, settings and a client pointed at it.
+
+The emulator is one server per session; ``emulator`` resets its faults, request log and data first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from pooldrift.client import WorkspaceClient
+from pooldrift.config import Settings, load_settings
+from pooldrift.emulator import EmulatorServer
+
+_OUR_PREFIXES = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real credential or setting of the machine leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith(_OUR_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The running emulator with no faults, an empty request log and the demo data set."""
+    emulator_server.reset()
+    yield emulator_server
+    emulator_server.reset()
+
+
+@pytest.fixture
+def emulator_env(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Variables pointing pooldrift at the emulator (no project id: the IAM lookup runs)."""
+    env = {
+        "HUAWEICLOUD_SDK_AK": emulator.access_key,
+        "HUAWEICLOUD_SDK_SK": emulator.secret_key,
+        "POOLDRIFT_ENDPOINT": emulator.base_url,
+        "POOLDRIFT_BACKOFF_INITIAL": "0.01",
+        "POOLDRIFT_BACKOFF_MAX": "0.05",
+        "POOLDRIFT_DEADLINE": "10",
+        "POOLDRIFT_READ_TIMEOUT": "2",
+        "POOLDRIFT_CONNECT_TIMEOUT": "2",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def settings(emulator_env: dict[str, str]) -> Settings:
+    return load_settings()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[WorkspaceClient]:
+    async with WorkspaceClient(settings) as workspace:
+        yield workspace

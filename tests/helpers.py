@@ -1,0 +1,128 @@
+"""Helpers shared by the tests: free ports, subprocesses that announce a URL, signed raw clients.
+
+Import as ``from tests.helpers import ...`` (the repository root is on ``pythonpath``).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import IO
+
+import httpx2
+
+from pooldrift.signing import AKSKAuth
+
+LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (bind to 0, read it back, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``os.environ`` (already cleaned by the autouse fixture) plus ``extra``."""
+    env = dict(os.environ)
+    env.update(extra or {})
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+class LineReader:
+    """Reads a pipe in a thread so a test can wait for a line with a timeout and see the rest."""
+
+    def __init__(self, pipe: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, pipe: IO[str]) -> None:
+        with pipe:  # closed here at EOF, so no test leaks the file
+            for line in pipe:
+                self.lines.append(line)
+                self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str] | str, timeout: float = 15.0) -> re.Match[str]:
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no line matching {regex.pattern!r}; got {self.lines!r}")
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise EOFError(f"stream ended without a line matching {regex.pattern!r}; got {self.lines!r}")
+            found = regex.search(line)
+            if found:
+                return found
+
+    def text(self, settle: float = 0.0) -> str:
+        if settle:
+            self._thread.join(settle)
+        return "".join(self.lines)
+
+
+def start_process(
+    args: Sequence[str], env: Mapping[str, str] | None = None, *, wait_for: str | None = LISTENING.pattern
+) -> tuple[subprocess.Popen[str], LineReader, LineReader, str | None]:
+    """Start ``args`` (``sys.executable`` first if the first arg is an option such as ``-m``);
+    wait for a stdout line matching ``wait_for`` (unless None).
+
+    Returns (process, stdout reader, stderr reader, first group of the matched line or None).
+    """
+    argv = [sys.executable, *args] if args and args[0].startswith("-") else list(args)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(env),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = LineReader(proc.stdout), LineReader(proc.stderr)
+    url = None
+    if wait_for is not None:
+        try:
+            found = out.wait_for(wait_for)
+        except (TimeoutError, EOFError):
+            stop_process(proc)
+            raise AssertionError(f"process did not get ready; stderr:\n{err.text(1.0)}") from None
+        url = found.group(1) if found.groups() else found.group(0)
+    return proc, out, err, url
+
+
+def stop_process(proc: subprocess.Popen[str], timeout: float = 10.0) -> int:
+    """SIGTERM, then SIGKILL if it does not stop in time; returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait(timeout)
+
+
+def signed_client(base_url: str, access_key: str, secret_key: str, **kw: object) -> httpx2.Client:
+    """A raw sync client signing with the project's ``AKSKAuth`` (for tests of the emulator itself)."""
+    return httpx2.Client(
+        base_url=base_url,
+        auth=AKSKAuth(access_key, secret_key, **kw),  # type: ignore[arg-type]
+        headers={"Content-Type": "application/json"},
+        timeout=10.0,
+    )

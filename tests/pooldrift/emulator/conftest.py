@@ -1,0 +1,23 @@
+"""Fixtures for the emulator's own tests: a raw client signed with the project's ``AKSKAuth``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+
+from pooldrift.emulator import EmulatorServer
+from tests.helpers import signed_client
+
+
+@pytest.fixture
+def raw(emulator: EmulatorServer) -> Iterator[httpx2.Client]:
+    """A sync httpx2 client on the emulator, signing every request with the demo key pair."""
+    with signed_client(emulator.base_url, emulator.access_key, emulator.secret_key) as client:
+        yield client
+
+
+@pytest.fixture
+def project(emulator: EmulatorServer) -> str:
+    return f"/v2/{emulator.project_id}"
