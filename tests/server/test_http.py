@@ -1,0 +1,237 @@
+"""``pooldrift-server`` as a real subprocess on loopback: MCP over Streamable HTTP, auth, Host checks,
+probes, and the refusals at start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from pooldrift.emulator import EmulatorServer
+from tests.helpers import LineReader, start_process
+from tests.server.support import check_drift, check_listing, expected_drift, stop_and_close
+
+PROGRAM = str(Path(sys.executable).with_name("pooldrift-server"))
+TOKEN = "first-token-0123456789abcdef"
+ROTATED = "second-token-0123456789abcdef"
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def server_env(emulator: EmulatorServer, **extra: str) -> dict[str, str]:
+    """The emulator's variables, built by hand: a module fixture runs before the clean-env one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_"))}
+    env.update(
+        HUAWEICLOUD_SDK_AK=emulator.access_key,
+        HUAWEICLOUD_SDK_SK=emulator.secret_key,
+        POOLDRIFT_ENDPOINT=emulator.base_url,
+        POOLDRIFT_BACKOFF_INITIAL="0.01",
+        POOLDRIFT_BACKOFF_MAX="0.05",
+        POOLDRIFT_PORT="0",
+        POOLDRIFT_MCP_TOKEN=f"{TOKEN},{ROTATED}",
+    )
+    env.update(extra)
+    return env
+
+
+class Running:
+    def __init__(self, proc: subprocess.Popen[str], out: LineReader, err: LineReader, url: str) -> None:
+        self.proc, self.out, self.err, self.url = proc, out, err, url
+
+    @property
+    def mcp(self) -> str:
+        return f"{self.url}/mcp"
+
+
+@pytest.fixture(scope="module")
+def server(emulator_server: EmulatorServer) -> Iterator[Running]:
+    proc, out, err, url = start_process([PROGRAM], server_env(emulator_server))
+    assert url is not None
+    yield Running(proc, out, err, url)
+    stop_and_close(proc, out, err)
+    assert emulator_server.secret_key not in err.text()
+
+
+def authed(token: str = TOKEN) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+async def test_both_tools_over_http(server: Running, emulator: EmulatorServer) -> None:
+    async with authed() as http, Client(streamable_http_client(server.mcp, http_client=http)) as client:
+        assert client.protocol_version == "2026-07-28"
+        listed = await client.list_tools()
+        drift = await client.call_tool("pool_inconsistency", {"pool": "callcenter-win10"})
+        pools = await client.call_tool("list_desktop_pools", {"name": "win10"})
+    assert {tool.name for tool in listed.tools} == {"pool_inconsistency", "list_desktop_pools"}
+    assert all(tool.annotations and tool.annotations.read_only_hint for tool in listed.tools)
+    check_drift(drift.structured_content, emulator, emulator.data.pool_named("callcenter-win10"))
+    check_listing(pools.structured_content, emulator, name="win10")
+
+
+async def test_legacy_session_client_and_rotated_token(server: Running, emulator: EmulatorServer) -> None:
+    async with (
+        authed(ROTATED) as http,
+        Client(streamable_http_client(server.mcp, http_client=http), mode="legacy") as client,
+    ):
+        assert client.protocol_version == "2025-11-25"
+        drift = await client.call_tool("pool_inconsistency", {"pool": "analytics-win11"})
+        failed = await client.call_tool("pool_inconsistency", {"pool": "analytics"})
+    check_drift(drift.structured_content, emulator, emulator.data.pool_named("analytics-win11"))
+    assert failed.is_error and "call list_desktop_pools" in str(failed.content).lower()
+
+
+async def test_raw_2025_03_26_handshake(server: Running, emulator: EmulatorServer) -> None:
+    pool = emulator.data.pool_named("design-gpu-win11")
+    async with authed() as http:
+
+        async def rpc(body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx2.Response:
+            return await http.post(
+                server.mcp, json={"jsonrpc": "2.0", **body}, headers={**MCP_HEADERS, **(headers or {})}
+            )
+
+        init = await rpc(
+            {
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-03-26",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"},
+                },
+            }
+        )
+        assert init.status_code == 200, init.text
+        assert init.json()["result"]["protocolVersion"] == "2025-03-26"
+        session = {"mcp-session-id": init.headers["mcp-session-id"], "mcp-protocol-version": "2025-03-26"}
+        assert (await rpc({"method": "notifications/initialized"}, session)).status_code == 202
+        answer = await rpc(
+            {
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "pool_inconsistency", "arguments": {"pool": pool.name}},
+            },
+            session,
+        )
+        assert answer.status_code == 200, answer.text
+        result = answer.json()["result"]
+        assert result.get("isError") is not True
+        structured = result.get("structuredContent") or json.loads(result["content"][0]["text"])
+        assert {k: structured[k] for k in expected_drift(emulator, pool)} == expected_drift(emulator, pool)
+        stranger = await rpc(
+            {"id": 3, "method": "tools/list"}, {**session, "Authorization": f"Bearer {ROTATED}"}
+        )
+        assert stranger.status_code in (403, 404)  # a session belongs to the token that opened it
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong-token-0123456789abcdef"}, {"Authorization": f"Basic {TOKEN}"}],
+    ids=["missing", "wrong", "not-bearer"],
+)
+async def test_mcp_needs_a_valid_token(server: Running, headers: dict[str, str]) -> None:
+    async with httpx2.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            server.mcp,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={**MCP_HEADERS, **headers},
+        )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert TOKEN not in response.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({"Host": "attacker.example:8080"}, 421), ({"Origin": "http://attacker.example"}, 403)],
+    ids=["host", "origin"],
+)
+async def test_dns_rebinding_is_refused(server: Running, headers: dict[str, str], status: int) -> None:
+    async with authed() as http:
+        response = await http.post(
+            server.mcp,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={**MCP_HEADERS, **headers},
+        )
+    assert response.status_code == status
+
+
+def metric(text: str, tool: str, outcome: str) -> int:
+    found = re.search(rf'pooldrift_tool_calls_total{{tool="{tool}",outcome="{outcome}"}} (\d+)', text)
+    return int(found.group(1)) if found else 0
+
+
+async def test_probes_and_metrics(server: Running, emulator: EmulatorServer) -> None:
+    async with httpx2.AsyncClient(base_url=server.url, timeout=10) as http:
+        health = await http.get("/healthz")
+        ready = await http.get("/readyz")
+        before = (await http.get("/metrics")).text
+        async with (
+            authed() as mcp_http,
+            Client(streamable_http_client(server.mcp, http_client=mcp_http)) as client,
+        ):
+            await client.call_tool("pool_inconsistency", {"pool": "hr-win10"})
+            await client.call_tool("pool_inconsistency", {"pool": "no-such-pool"})
+            await client.call_tool("list_desktop_pools", {})
+        after = await http.get("/metrics")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert ready.status_code == 200 and ready.json() == {"ready": True}
+    assert after.headers["content-type"].startswith("text/plain")
+    assert metric(after.text, "pool_inconsistency", "ok") == metric(before, "pool_inconsistency", "ok") + 1
+    assert (
+        metric(after.text, "pool_inconsistency", "pool_not_found")
+        == metric(before, "pool_inconsistency", "pool_not_found") + 1
+    )
+    assert metric(after.text, "list_desktop_pools", "ok") == metric(before, "list_desktop_pools", "ok") + 1
+    assert (
+        "pooldrift_tool_call_seconds_sum" in after.text
+        and "# TYPE pooldrift_tool_calls_total counter" in after.text
+    )
+
+
+async def test_unconfigured_server_starts_and_says_what_to_set(emulator: EmulatorServer) -> None:
+    env = server_env(emulator)
+    del env["HUAWEICLOUD_SDK_AK"], env["HUAWEICLOUD_SDK_SK"]
+    proc, out, err, url = start_process([PROGRAM], env)
+    try:
+        async with httpx2.AsyncClient(base_url=str(url), timeout=10) as http:
+            health = await http.get("/healthz")
+            ready = await http.get("/readyz")
+        async with (
+            authed() as mcp_http,
+            Client(streamable_http_client(f"{url}/mcp", http_client=mcp_http)) as client,
+        ):
+            result = await client.call_tool("pool_inconsistency", {"pool": "hr-win10"})
+    finally:
+        stop_and_close(proc, out, err)
+    assert health.status_code == 200
+    assert ready.status_code == 503 and "HUAWEICLOUD_SDK_AK" in ready.json()["reason"]
+    assert result.is_error and "HUAWEICLOUD_SDK_AK" in str(result.content)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"POOLDRIFT_HOST": "0.0.0.0", "POOLDRIFT_MCP_TOKEN": ""}, "without a token"),
+        ({"POOLDRIFT_HOST": "192.0.2.10", "POOLDRIFT_MCP_TOKEN": ""}, "without a token"),
+        ({"POOLDRIFT_MCP_TOKEN": "short"}, "shorter than 16"),
+        ({"POOLDRIFT_PORT": "eighty"}, "POOLDRIFT_PORT"),
+    ],
+)
+def test_refuses_to_start_exposed_or_misconfigured(
+    emulator: EmulatorServer, extra: dict[str, str], message: str
+) -> None:
+    done = subprocess.run(
+        [PROGRAM], env=server_env(emulator, **extra), capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "listening" not in done.stdout
+    assert "Traceback" not in done.stderr
