@@ -9,6 +9,7 @@ import asyncio
 import difflib
 import logging
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -153,16 +154,23 @@ class WorkspaceClient:
                 **kw,
             )
         if http_client is None:
+            limits = httpx2.Limits(
+                max_connections=settings.max_in_flight,
+                max_keepalive_connections=settings.max_in_flight,
+            )
+            if transport is None and settings.http_transport == "aiohttp" and not urllib.request.getproxies():
+                # aiohttp under httpx2's API: half the CPU per request (docs/performance.md).
+                # With a proxy configured, httpx2's own transport (which honours it) stays.
+                from .transport import AiohttpTransport
+
+                transport = AiohttpTransport(limits=limits)
             http = httpx2.AsyncClient(
                 auth=auth,
                 transport=transport,
                 timeout=httpx2.Timeout(
                     settings.read_timeout, connect=settings.connect_timeout, pool=settings.deadline
                 ),
-                limits=httpx2.Limits(
-                    max_connections=settings.max_in_flight,
-                    max_keepalive_connections=settings.max_in_flight,
-                ),
+                limits=limits,
                 headers={
                     "Content-Type": "application/json",
                     "Accept": "application/json",
@@ -487,8 +495,6 @@ class WorkspaceClient:
 
     async def _fetch_json(self, url: str, params: dict[str, str] | None, project: str | None) -> _Answer:
         """One GET with limits, retries and one overall deadline."""
-        import stamina
-
         settings = self._settings
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settings.deadline
@@ -510,6 +516,15 @@ class WorkspaceClient:
 
         try:
             async with asyncio.timeout_at(deadline):
+                # The first attempt runs bare: entering stamina costs about as much as signing.
+                # A failure is replayed into it below, so it decides (and waits) as if it had
+                # made that attempt itself: same attempts, backoff, Retry-After and hooks.
+                try:
+                    return await self._attempt(url, params, headers)
+                except PooldriftError as exc:
+                    last[:] = [exc]
+                import stamina
+
                 async for attempt in stamina.retry_context(
                     on=backoff,
                     attempts=settings.max_attempts,
@@ -519,6 +534,8 @@ class WorkspaceClient:
                     wait_jitter=settings.backoff_initial,
                 ):
                     with attempt:
+                        if attempt.num == 1:
+                            raise last[0]
                         try:
                             return await self._attempt(url, params, headers)
                         except PooldriftError as exc:
@@ -549,13 +566,14 @@ class WorkspaceClient:
             except httpx2.TransportError as exc:
                 raise APIConnectionError(f"could not reach {_host(url)}: {type(exc).__name__}") from None
         request_id = response.headers.get("X-Request-Id")
-        log.debug(
-            "GET %s -> %s in %.1f ms (request id %s)",
-            response.request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            request_id,
-        )
+        if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
+            log.debug(
+                "GET %s -> %s in %.1f ms (request id %s)",
+                response.request.url.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
         if not response.is_success:
             raise status_error_from_response(response)
         try:

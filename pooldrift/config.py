@@ -6,7 +6,7 @@ Secrets are ``SecretStr``: their repr is masked, and nothing here formats their 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     cache_ttl: Annotated[float, Field(ge=0, le=3600)] = Field(
         default=0.0, validation_alias=_env("POOLDRIFT_CACHE_TTL"),
         description="Seconds to reuse an answer; 0 (default) always asks upstream.",
+    )  # fmt: skip
+    http_transport: Literal["aiohttp", "httpx2"] = Field(
+        default="aiohttp", validation_alias=_env("POOLDRIFT_HTTP_TRANSPORT"),
+        description="What carries the httpx2 client's requests: aiohttp's connection pool "
+        "(default; httpx2's own is used anyway when a proxy is configured) or httpx2's own.",
     )  # fmt: skip
     requests_per_minute: Annotated[int, Field(ge=0)] = Field(
         default=0, validation_alias=_env("POOLDRIFT_REQUESTS_PER_MINUTE"),

@@ -128,15 +128,20 @@ async def test_bad_input_sends_nothing(client: WorkspaceClient, emulator: Emulat
 # -- the fault matrix: each fault is retried to success, or becomes one typed error ------------
 
 
+TRANSPORTS = pytest.mark.parametrize("transport", ["aiohttp", "httpx2"])
+
+
+@TRANSPORTS
 @pytest.mark.parametrize("kind", ["500", "502", "503", "504", "rate_limit", "malformed", "truncate", "drop"])
 async def test_transient_faults_retried_to_success(
-    client: WorkspaceClient, emulator: EmulatorServer, kind: str
+    settings: Settings, emulator: EmulatorServer, kind: str, transport: str
 ) -> None:
     pool = emulator.data.pool_named("hr-win10")
-    await client.get_project_id()
-    emulator.faults.update(retry_after=0.05)
-    emulator.faults.fail_next_n(kind, 2)
-    report = await client.inconsistent_statics(pool.id)
+    async with WorkspaceClient(settings, http_transport=transport) as client:
+        await client.get_project_id()
+        emulator.faults.update(retry_after=0.05)
+        emulator.faults.fail_next_n(kind, 2)
+        report = await client.inconsistent_statics(pool.id)
     assert counts(report) == emulator.data.statics(pool.id)
     assert emulator.requests.count("inconsistent-statics") == 3
 
@@ -152,10 +157,15 @@ async def test_transient_faults_retried_to_success(
         ("drop", errors.APIConnectionError),
     ],
 )
+@TRANSPORTS
 async def test_persistent_faults_become_one_typed_error(
-    emulator: EmulatorServer, settings: Settings, kind: str, expected: type[errors.PooldriftError]
+    emulator: EmulatorServer,
+    settings: Settings,
+    kind: str,
+    expected: type[errors.PooldriftError],
+    transport: str,
 ) -> None:
-    async with WorkspaceClient(settings, max_attempts=3) as client:
+    async with WorkspaceClient(settings, max_attempts=3, http_transport=transport) as client:
         await client.get_project_id()
         emulator.faults.update(retry_after=0.05)
         emulator.faults.fail_next_n(kind, 10)
@@ -191,16 +201,22 @@ async def test_throttle_keeps_code_request_id_and_advice(
     assert info.value.retry_after == 30 and info.value.request_id
 
 
-async def test_slow_upstream_times_out(emulator: EmulatorServer, settings: Settings) -> None:
-    async with WorkspaceClient(settings, read_timeout=0.2, deadline=1.0, max_attempts=2) as client:
+@TRANSPORTS
+async def test_slow_upstream_times_out(emulator: EmulatorServer, settings: Settings, transport: str) -> None:
+    async with WorkspaceClient(
+        settings, read_timeout=0.2, deadline=1.0, max_attempts=2, http_transport=transport
+    ) as client:
         await client.get_project_id()
         emulator.faults.update(latency=3.0)
         with pytest.raises(errors.APITimeoutError):
             await client.inconsistent_statics(emulator.data.pools[0].id)
 
 
-async def test_slow_body_times_out(emulator: EmulatorServer, settings: Settings) -> None:
-    async with WorkspaceClient(settings, read_timeout=0.2, deadline=1.0, max_attempts=2) as client:
+@TRANSPORTS
+async def test_slow_body_times_out(emulator: EmulatorServer, settings: Settings, transport: str) -> None:
+    async with WorkspaceClient(
+        settings, read_timeout=0.2, deadline=1.0, max_attempts=2, http_transport=transport
+    ) as client:
         await client.get_project_id()
         emulator.faults.update(slow_body=3.0)
         with pytest.raises(errors.APITimeoutError):

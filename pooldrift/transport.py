@@ -1,0 +1,192 @@
+"""An ``httpx2`` transport backed by aiohttp: httpx2's API above, aiohttp's faster HTTP/1.1 below.
+
+Requests go out byte for byte as httpx2 built and signed them; timeouts and failures come back
+as httpx2's own exception types, so code written against httpx2 cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import httpx2
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["AiohttpTransport"]
+
+#: bodies up to this size (with a Content-Length) are read inside the transport in one go:
+#: one hop instead of a stream of them, and the connection goes back to the pool at once
+_EAGER_BODY = 256 * 1024
+_CHUNK = 64 * 1024
+
+
+class AiohttpTransport(httpx2.AsyncBaseTransport):
+    """Send httpx2 requests through one ``aiohttp`` connection pool.
+
+    ``limits.max_connections`` bounds the pool (``max_keepalive_connections`` has no aiohttp
+    counterpart); ``keepalive_expiry`` is how long an idle connection is kept. The pool is
+    opened on first use, inside the running event loop, and closed by ``aclose``.
+    What httpx2's own transport does and this one does not: HTTP/2, proxies, write timeouts
+    (request bodies are sent in one piece), unix sockets.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: httpx2.Limits | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        limits = limits or httpx2.Limits()
+        self._limit = limits.max_connections or 0  # aiohttp: 0 is "no limit"
+        self._keepalive = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
+        self._verify = verify
+        self._ssl_context: ssl.SSLContext | bool | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(
+            limit=self._limit, limit_per_host=0, keepalive_timeout=self._keepalive
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            # httpx2 owns cookies, redirects, decompression and default headers: aiohttp must
+            # neither add nor change anything, or the signed request would not be the sent one
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            timeout=aiohttp.ClientTimeout(total=None),
+            trust_env=False,
+        )
+        # aiohttp quietly sends an idempotent request again when a reused connection closes
+        # before answering; httpx2 does not, and the caller's retry policy must see every
+        # attempt (its bound on attempts is a bound on requests). aiohttp's own test utils
+        # switch it off the same way; there is no public setting.
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
+        return self._session
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        # built on the first https request only: loading a trust store takes tens of ms
+        if self._ssl_context is None:
+            if self._verify is True:
+                self._ssl_context = httpx2.create_ssl_context()  # the trust store httpx2 would use
+            else:
+                self._ssl_context = self._verify
+        return self._ssl_context
+
+    def _timeout(self, request: httpx2.Request) -> aiohttp.ClientTimeout:
+        import aiohttp
+
+        given: dict[str, float | None] = request.extensions.get("timeout", {})
+        key = (given.get("connect"), given.get("read"), given.get("pool"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            connect, read, pool = key
+            # aiohttp's "connect" spans waiting for a pooled connection and opening a new
+            # one; httpx2 bounds those separately, so allow both in turn
+            acquire = None if pool is None or connect is None else pool + connect
+            timeout = aiohttp.ClientTimeout(total=None, connect=acquire, sock_connect=connect, sock_read=read)
+            if len(self._timeouts) < 64:  # a handful of distinct settings in practice
+                self._timeouts[key] = timeout
+        return timeout
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        import yarl
+
+        session = self._session or self._open()
+        body = await request.aread()
+        try:
+            response = await session.request(
+                request.method,
+                yarl.URL(str(request.url), encoded=True),
+                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+                data=body or None,
+                allow_redirects=False,
+                timeout=self._timeout(request),
+                ssl=self._ssl() if request.url.scheme == "https" else True,
+            )
+        except Exception as exc:
+            raise _mapped(exc, request) from exc
+        extensions = {
+            "http_version": f"HTTP/{response.version.major}.{response.version.minor}".encode()
+            if response.version
+            else b"HTTP/1.1",
+            "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+        }
+        headers = list(response.raw_headers)
+        length = response.content_length
+        if length is not None and length <= _EAGER_BODY:
+            try:
+                content = await response.read()  # hands the connection back to the pool
+            except BaseException as exc:  # cancelled too: never leave the connection half-read
+                response.close()
+                if isinstance(exc, Exception):
+                    raise _mapped(exc, request) from exc
+                raise
+            return httpx2.Response(
+                response.status,
+                headers=headers,
+                stream=httpx2.ByteStream(content),
+                extensions=extensions,
+            )
+        return httpx2.Response(
+            response.status,
+            headers=headers,
+            stream=_BodyStream(response, request),
+            extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+class _BodyStream(httpx2.AsyncByteStream):
+    """A response body read as httpx2 iterates it; closing it frees the connection."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx2.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(_CHUNK):
+                yield chunk
+        except Exception as exc:
+            self._response.close()
+            raise _mapped(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+def _mapped(exc: Exception, request: httpx2.Request) -> Exception:
+    """The httpx2 exception that httpx2's own transport raises for the same failure."""
+    import aiohttp
+
+    kind: type[httpx2.TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = httpx2.ConnectTimeout
+    elif isinstance(exc, aiohttp.SocketTimeoutError | asyncio.TimeoutError):
+        kind = httpx2.ReadTimeout
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        kind = httpx2.ConnectError
+    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        kind = httpx2.RemoteProtocolError  # closed early, or a body shorter than announced
+    elif isinstance(exc, aiohttp.ClientResponseError):
+        kind = httpx2.RemoteProtocolError  # an answer that is not valid HTTP
+    elif isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        kind = httpx2.UnsupportedProtocol
+    elif isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        kind = httpx2.ReadError
+    else:
+        return exc  # a bug, not a network failure: let it show as itself
+    return kind(str(exc) or type(exc).__name__, request=request)
