@@ -7,11 +7,12 @@ and the Slack routes; /healthz, /readyz and /metrics for the platform.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -56,6 +57,7 @@ def create_app(
     config = config or HttpConfig()
     config.check()
     state = _State()
+    closers: list[Callable[[], Awaitable[None]]] = []
 
     def current() -> Runtime:
         if state.runtime is None:
@@ -82,6 +84,8 @@ def create_app(
                     yield
             finally:
                 state.runtime = None
+                for close in closers:
+                    await close()
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -107,23 +111,33 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        *_slack(slack_routes, lambda: current().require_client()),
+        *_slack(slack_routes, lambda: current().require_client(), closers),
         Mount("", app=mcp_app),  # last: /mcp with its bearer-token middleware
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # what start-up built (modules, schemas) is long-lived: keep full collections from walking
+    # it mid-burst (a ~70 ms stall every request waits out; see bot/http.py)
+    gc.freeze()
+    return app
 
 
 def _slack(
     slack_routes: Callable[[Callable[[], WorkspaceClient]], Sequence[BaseRoute]] | None,
     get_client: Callable[[], WorkspaceClient],
+    closers: list[Callable[[], Awaitable[None]]],
 ) -> list[BaseRoute]:
     """``POST /slack/events`` beside /mcp when SLACK_SIGNING_SECRET is set (bot.http decides)."""
     if slack_routes is None:
         if not os.environ.get("SLACK_SIGNING_SECRET"):
             return []  # without importing bot.http: Bolt and slack_sdk cost ~20 MB of RSS
         from bot.http import slack_routes as routes_for
+        from bot.retries import open_seen_store
+        from bot.settings import load_slack_settings, secret
 
-        return routes_for(get_client)
+        slack_settings = load_slack_settings()
+        seen = open_seen_store(secret(slack_settings.redis_url))  # Redis when configured
+        closers.append(seen.aclose)
+        return routes_for(get_client, settings=slack_settings, seen=seen)
     return list(slack_routes(get_client))
 
 

@@ -1,0 +1,47 @@
+"""The Slack app manifests agree with the bot: one command, the buttons' interactivity, the
+least scopes, and the mode each is for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from bot.blocks import COMMAND
+from bot.http import EVENTS_PATH
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "slack"
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((MANIFESTS / name).read_text())
+    return data
+
+
+@pytest.mark.parametrize("name", ["http.yaml", "socket.yaml"])
+def test_command_interactivity_and_least_scopes(name: str) -> None:
+    manifest = load(name)
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND and command["should_escape"] is False
+    assert manifest["oauth_config"]["scopes"] == {"bot": ["commands"]}
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert len(manifest["display_information"]["name"]) <= 35
+
+
+def test_http_mode_points_both_urls_at_the_events_path() -> None:
+    manifest = load("http.yaml")
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    urls = [
+        manifest["features"]["slash_commands"][0]["url"],
+        manifest["settings"]["interactivity"]["request_url"],
+    ]
+    assert all(url.startswith("https://") and url.endswith(EVENTS_PATH) for url in urls)
+
+
+def test_socket_mode_needs_no_url() -> None:
+    manifest = load("socket.yaml")
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "url" not in manifest["features"]["slash_commands"][0]
+    assert "request_url" not in manifest["settings"]["interactivity"]
