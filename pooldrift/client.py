@@ -43,6 +43,7 @@ from .models import (
     PoolDesktopPage,
     PoolDesktops,
     PoolList,
+    merge_drift_listings,
 )
 from .signing import AKSKAuth, Clock, TokenAuth
 from .validation import is_pool_id, shown, validate_pool_id, validate_pool_ref, validate_project_id
@@ -353,24 +354,15 @@ class WorkspaceClient:
     async def list_drifted_desktops(self, pool_id: str, *, max_items: int | None = None) -> PoolDesktops:
         """Desktops drifted in any way: the four filtered queries (concurrently), merged.
 
-        Each desktop appears once, with every way it differs in ``drift``. When a cap cut a
-        list short, ``total_count`` is a lower bound (the largest per-kind total).
+        Each desktop appears once, with every way it differs in ``drift``; ``kind_totals``
+        has upstream's count for each kind. When a cap cut a list short, ``total_count`` is
+        a lower bound (the largest per-kind total).
         """
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
-        lists = await asyncio.gather(
+        listings = await asyncio.gather(
             *(self.list_pool_desktops(pool_id, kind, max_items=max_items) for kind in InconsistentType)
         )
-        merged: dict[str, PoolDesktop] = {}
-        for found in lists:
-            for desktop in found.desktops:
-                merged.setdefault(desktop.desktop_id, desktop)
-        desktops = sorted(merged.values(), key=lambda d: (d.computer_name or "", d.desktop_id))
-        total = len(desktops)
-        if any(found.truncated for found in lists):
-            total = max(total, *(found.total_count for found in lists))
-        if max_items is not None:
-            desktops = desktops[:max_items]
-        return PoolDesktops(pool_id=pool_id, total_count=total, desktops=desktops)
+        return merge_drift_listings(pool_id, listings, max_items=max_items)
 
     async def resolve_pool(self, ref: str) -> DesktopPool:
         """A pool by id, or by exact name (case-insensitive); unknown or ambiguous names

@@ -6,6 +6,7 @@ what the CLI prints as ``--json`` and what the fronts build on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -159,10 +160,53 @@ class PoolDesktops(BaseModel):
     total_count: int = Field(description="How many desktops matched upstream.")
     desktops: list[PoolDesktop] = Field(description="The desktops fetched (at most the cap).")
 
+    kind_totals: dict[InconsistentType, int] = Field(
+        default_factory=dict,
+        description="Drifted desktops only: how many upstream reports for each kind (they overlap).",
+    )
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def truncated(self) -> bool:
         return self.total_count > len(self.desktops)
+
+
+def merge_drift_listings(
+    pool_id: str, listings: Sequence[PoolDesktops], *, max_items: int | None = None
+) -> PoolDesktops:
+    """The filtered listings of one pool (one per kind) as one list of drifted desktops; pure.
+
+    Each desktop appears once, its ``inconsistent_types`` the union of its own and of every
+    listing it came from (in case upstream leaves the field empty), sorted by computer name.
+    When a listing was cut short, ``total_count`` is a lower bound: the largest per-kind total.
+    """
+    order = list(InconsistentType)
+    kinds: dict[str, set[InconsistentType]] = {}
+    first: dict[str, PoolDesktop] = {}
+    for listing in listings:
+        for desktop in listing.desktops:
+            first.setdefault(desktop.desktop_id, desktop)
+            found = kinds.setdefault(desktop.desktop_id, set(desktop.drift))
+            if listing.inconsistent_type is not None:
+                found.add(listing.inconsistent_type)
+    desktops = [
+        first[key].model_copy(
+            update={"inconsistent_types": [k.value for k in sorted(kinds[key], key=order.index)]}
+        )
+        for key in first
+        if kinds[key]
+    ]
+    desktops.sort(key=lambda d: ((d.computer_name or "").lower(), d.desktop_id))
+    totals = {x.inconsistent_type: x.total_count for x in listings if x.inconsistent_type is not None}
+    total = len(desktops)
+    if any(x.truncated for x in listings):
+        total = max(total, *totals.values())
+    return PoolDesktops(
+        pool_id=pool_id,
+        total_count=total,
+        desktops=desktops if max_items is None else desktops[:max_items],
+        kind_totals=totals,
+    )
 
 
 class PoolRef(BaseModel):

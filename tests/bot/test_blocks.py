@@ -21,9 +21,16 @@ from bot.blocks import (
     pools_message,
     report_message,
 )
-from bot.drifted import merge_drifted
+from bot.drifted import to_rows
 from pooldrift.client import DesktopPools
-from pooldrift.models import DesktopPool, DriftReport, InconsistentType, PoolDesktop, PoolDesktops
+from pooldrift.models import (
+    DesktopPool,
+    DriftReport,
+    InconsistentType,
+    PoolDesktop,
+    PoolDesktops,
+    merge_drift_listings,
+)
 
 POOL_ID = "a130ab3a-72bf-4b71-baa9-af4987c8e338"
 PROJECT = "bcae3e673fd04716a3b9dacdf58ca336"
@@ -250,7 +257,7 @@ def test_merge_drifted_unites_the_kinds_of_each_desktop() -> None:
             pool_id=POOL_ID, inconsistent_type=InconsistentType.DISK_NUM, total_count=0, desktops=[]
         ),
     ]
-    found = merge_drifted(pool(), pages)
+    found = to_rows(pool(), merge_drift_listings(POOL_ID, pages))
     assert [(r.desktop.computer_name, r.kinds) for r in found.desktops] == [
         ("WEB0001", (InconsistentType.IMAGE_ID, InconsistentType.DISK_SIZE)),
         ("WEB0002", (InconsistentType.PRODUCT_ID,)),

@@ -340,3 +340,28 @@ async def test_cache_ttl_reuses_recent_answers() -> None:
         for _ in range(3):
             await client.inconsistent_statics(POOL)
     assert len(seen) == 1
+
+
+def test_merge_drift_listings_unites_kinds_and_bounds_totals() -> None:
+    from pooldrift.models import InconsistentType, PoolDesktop, PoolDesktops, merge_drift_listings
+
+    def desktop(n: int, *kinds: str) -> PoolDesktop:
+        return PoolDesktop(desktop_id=f"d{n}", computer_name=f"PC{n:02d}", inconsistent_types=list(kinds))
+
+    a, b = desktop(2, "IMAGE_ID"), desktop(1)  # b's own list is empty: its listing says how it drifted
+    listings = [
+        PoolDesktops(pool_id=POOL, inconsistent_type=InconsistentType.IMAGE_ID, total_count=1, desktops=[a]),
+        PoolDesktops(
+            pool_id=POOL, inconsistent_type=InconsistentType.DISK_SIZE, total_count=5, desktops=[a, b]
+        ),
+        PoolDesktops(pool_id=POOL, inconsistent_type=InconsistentType.PRODUCT_ID, total_count=0, desktops=[]),
+    ]
+    merged = merge_drift_listings(POOL, listings)
+    assert [(d.computer_name, d.drift) for d in merged.desktops] == [
+        ("PC01", [InconsistentType.DISK_SIZE]),
+        ("PC02", [InconsistentType.IMAGE_ID, InconsistentType.DISK_SIZE]),
+    ]
+    assert merged.total_count == 5 and merged.truncated  # five differ in disk size, two fetched
+    assert merged.kind_totals[InconsistentType.DISK_SIZE] == 5
+    assert a.inconsistent_types == ["IMAGE_ID"]  # inputs untouched
+    assert len(merge_drift_listings(POOL, listings, max_items=1).desktops) == 1
