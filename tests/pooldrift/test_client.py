@@ -285,3 +285,30 @@ async def test_drifted_desktops_span_every_page(client: WorkspaceClient, emulato
     assert all(d.drift for d in found.desktops)
     capped = await client.list_drifted_desktops(pool.id, max_items=3)
     assert len(capped.desktops) == 3 and capped.truncated and capped.total_count >= 3
+
+
+async def test_iam_token_and_temporary_credentials_end_to_end() -> None:
+    from pooldrift.config import load_settings
+    from pooldrift.emulator import EmulatorConfig
+
+    config = EmulatorConfig(auth_token="iam-token-0123456789", security_token="sts-token-0123456789")
+    with EmulatorServer(config) as emulator:
+        base = {"endpoint": emulator.base_url, "max_attempts": 1}
+        async with WorkspaceClient(load_settings(auth_token="iam-token-0123456789", **base)) as client:
+            assert (await client.list_pools()).total_count == len(emulator.data.pools)
+        assert emulator.requests[0].headers.get("x-auth-token") is None  # recorded without secrets
+        temporary = load_settings(
+            access_key=emulator.access_key,
+            secret_key=emulator.secret_key,
+            security_token="sts-token-0123456789",
+            **base,
+        )
+        async with WorkspaceClient(temporary) as client:
+            assert (await client.list_pools()).total_count == len(emulator.data.pools)
+        for token in ("wrong-token-0123456789", None):
+            values = {**base, "auth_token": token} if token else {**base, "security_token": "wrong-sts-token"}
+            if token is None:
+                values.update(access_key=emulator.access_key, secret_key=emulator.secret_key)
+            async with WorkspaceClient(load_settings(**values)) as client:
+                with pytest.raises(errors.AuthenticationError):
+                    await client.list_pools()

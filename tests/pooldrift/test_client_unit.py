@@ -365,3 +365,37 @@ def test_merge_drift_listings_unites_kinds_and_bounds_totals() -> None:
     assert merged.kind_totals[InconsistentType.DISK_SIZE] == 5
     assert a.inconsistent_types == ["IMAGE_ID"]  # inputs untouched
     assert len(merge_drift_listings(POOL, listings, max_items=1).desktops) == 1
+
+
+async def test_in_flight_bound_is_process_wide() -> None:
+    import asyncio
+
+    now = peak = 0
+
+    async def counted(request: httpx2.Request) -> httpx2.Response:
+        nonlocal now, peak
+        now += 1
+        peak = max(peak, now)
+        await asyncio.sleep(0.02)
+        now -= 1
+        return ok()
+
+    client = _slow_client(counted, max_in_flight=3)
+    pools = [f"a130ab3a-72bf-4b71-baa9-af4987c8e{n:03d}" for n in range(12)]
+    async with client:
+        view = client.with_options(region="cn-east-3", project_id="f" * 32)  # shares the bound
+        await asyncio.gather(
+            *(client.inconsistent_statics(p) for p in pools), *(view.inconsistent_statics(p) for p in pools)
+        )
+    assert peak == 3
+
+
+def test_region_picks_the_endpoints() -> None:
+    settings = load_settings(access_key="A", secret_key="S", region="ap-southeast-1")
+    assert settings.workspace_endpoint() == "https://workspace.ap-southeast-1.myhuaweicloud.com"
+    assert settings.iam_base() == "https://iam.ap-southeast-1.myhuaweicloud.com"
+    assert settings.workspace_endpoint("cn-east-3") == "https://workspace.cn-east-3.myhuaweicloud.com"
+    override = load_settings(access_key="A", secret_key="S", endpoint="http://127.0.0.1:9/")
+    assert override.workspace_endpoint() == override.iam_base() == "http://127.0.0.1:9"
+    with pytest.raises(errors.ConfigurationError, match="endpoint"):
+        load_settings(access_key="A", secret_key="S", endpoint="ftp://x y")
