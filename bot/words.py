@@ -5,10 +5,10 @@ One branch per pooldrift error class; ``Problem.outcome`` is the short name the 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from pooldrift.errors import (
+    STATISTICS_ACTION,
     AmbiguousPoolError,
     APIConnectionError,
     APIError,
@@ -31,10 +31,7 @@ from .kit import esc
 
 __all__ = ["Problem", "describe", "refused", "timed_out", "unexpected"]
 
-#: The vendor advises waiting 2–5 s after a throttled call when it does not say how long.
-_DEFAULT_RETRY_S = 5
 _USAGE = f"Try `{COMMAND} <pool id or exact name>`, `{COMMAND} pools` or `{COMMAND} help`."
-STATISTICS_PERMISSION = "workspace:desktopPools:getStatisticsByInconsistent"
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ def describe(exc: PooldriftError) -> Problem:
         return Problem(
             "forbidden",
             f":no_entry: pooldrift's credentials are not allowed to read this ({_status(exc)}). "
-            f"Its IAM user needs read access to desktop pools, including `{STATISTICS_PERMISSION}`."
+            f"Its IAM user needs read access to desktop pools, including `{STATISTICS_ACTION}`."
             + _request_id(exc),
         )
     if isinstance(exc, NotFoundError):
@@ -96,11 +93,10 @@ def describe(exc: PooldriftError) -> Problem:
             f"`{COMMAND} pools` lists the pools there are." + _request_id(exc),
         )
     if isinstance(exc, RateLimitError):
-        wait = math.ceil(exc.retry_after) if exc.retry_after is not None else _DEFAULT_RETRY_S
         return Problem(
             "throttled",
             f":hourglass: Huawei Cloud is throttling requests right now ({_status(exc)}). "
-            f"Try again in {max(1, wait)} seconds." + _request_id(exc),
+            f"Try again in {exc.wait_seconds} seconds." + _request_id(exc),
         )
     if isinstance(exc, ServerError):
         return Problem(

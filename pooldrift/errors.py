@@ -26,11 +26,14 @@ Messages never contain credentials: only ids, codes and upstream text.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx2
 
 __all__ = [
+    "DEFAULT_RETRY_AFTER",
+    "STATISTICS_ACTION",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -54,6 +57,11 @@ __all__ = [
 ]
 
 _MAX_UPSTREAM_TEXT = 300
+
+#: The IAM action the drift counts need (from the vendor's API page).
+STATISTICS_ACTION = "workspace:desktopPools:getStatisticsByInconsistent"
+#: The vendor advises retrying 2–5 s after a throttled call (APIGW.0308) that gives no Retry-After.
+DEFAULT_RETRY_AFTER = 5.0
 
 
 class PooldriftError(Exception):
@@ -167,6 +175,12 @@ class RateLimitError(APIStatusError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+
+    @property
+    def wait_seconds(self) -> int:
+        """Whole seconds to wait before trying again: the server's advice, else the vendor's."""
+        advice = self.retry_after if self.retry_after is not None else DEFAULT_RETRY_AFTER
+        return max(1, math.ceil(advice))
 
 
 class ServerError(APIStatusError):

@@ -6,9 +6,8 @@ any, and the next step. Only ``.message`` and codes are used: never a credential
 
 from __future__ import annotations
 
-import math
-
 from pooldrift.errors import (
+    STATISTICS_ACTION,
     AmbiguousPoolError,
     APIConnectionError,
     APIError,
@@ -27,12 +26,9 @@ from pooldrift.errors import (
 
 #: What the seed API needs from IAM (the action is from the vendor's API page).
 STATISTICS_PERMISSION = (
-    "the IAM action workspace:desktopPools:getStatisticsByInconsistent "
-    "(and read access to desktop pools, to look pools up by name)"
+    f"the IAM action {STATISTICS_ACTION} (and read access to desktop pools, to look pools up by name)"
 )
 LIST_PERMISSION = "read access to Workspace desktop pools"
-#: The vendor advises 2–5 s after APIGW.0308 when the answer carries no Retry-After.
-DEFAULT_RETRY_SECONDS = 5
 #: Argument names the client's validators use, as the tools name them.
 _ARGUMENT = {
     "pool_id": "pool",
@@ -122,10 +118,9 @@ def describe(exc: PooldriftError, *, doing: str, needs: str = STATISTICS_PERMISS
             "project and region. Check `pool`, `project_id` and `region`, or call list_desktop_pools."
         )
     if isinstance(exc, RateLimitError):
-        wait = math.ceil(exc.retry_after) if exc.retry_after is not None else DEFAULT_RETRY_SECONDS
         return (
-            f"Failed {doing}: throttled by the Workspace API{_upstream(exc)} — retry in {max(wait, 1)} s; "
-            "do not call in a tight loop."
+            f"Failed {doing}: throttled by the Workspace API{_upstream(exc)} — "
+            f"retry in {exc.wait_seconds} s; do not call in a tight loop."
         )
     if isinstance(exc, APIConnectionError | ServerError | MalformedResponseError):
         request = _upstream(exc)

@@ -63,8 +63,11 @@ def test_rate_limit_keeps_code_and_retry_after() -> None:
     )
     assert isinstance(exc, errors.RateLimitError)
     assert exc.error_code == "APIGW.0308"
-    assert exc.retry_after == 3.0
+    assert exc.retry_after == 3.0 and exc.wait_seconds == 3
     assert exc.request_id == "req-1"
+    no_advice = status_error_from_response(response(429, {"error_code": "APIGW.0308"}))
+    assert isinstance(no_advice, errors.RateLimitError)
+    assert no_advice.retry_after is None and no_advice.wait_seconds == 5  # the vendor's 2–5 s advice
 
 
 @pytest.mark.parametrize(
