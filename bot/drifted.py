@@ -4,9 +4,7 @@ listing (one filtered query per kind of drift), fetched together.
 
 from __future__ import annotations
 
-import asyncio
-
-from pooldrift.client import WorkspaceClient
+from pooldrift.client import WorkspaceClient, gather_all
 from pooldrift.models import DesktopPool, PoolDesktops
 
 from .blocks import DriftedDesktop, DriftedDesktops
@@ -16,16 +14,9 @@ __all__ = ["fetch_drifted", "to_rows"]
 
 async def fetch_drifted(client: WorkspaceClient, pool_id: str, *, limit: int) -> DriftedDesktops:
     """At most ``limit`` desktops per kind are fetched: enough to list ``limit`` of them."""
-    # every call runs to its end (each is bounded by the client's deadline): no task left behind
-    pool, found = await asyncio.gather(
-        client.get_pool(pool_id),
-        client.list_drifted_desktops(pool_id, max_items=limit),
-        return_exceptions=True,
+    pool, found = await gather_all(
+        client.get_pool(pool_id), client.list_drifted_desktops(pool_id, max_items=limit)
     )
-    for result in (pool, found):
-        if isinstance(result, BaseException):
-            raise result
-    assert isinstance(pool, DesktopPool) and isinstance(found, PoolDesktops)
     return to_rows(pool, found)
 
 

@@ -16,7 +16,6 @@ __all__ = [
     "button",
     "clip",
     "context",
-    "divider",
     "esc",
     "fit_blocks",
     "header",
@@ -69,10 +68,6 @@ def context(*texts: str) -> Block:
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": clip(t, TEXT_MAX)} for t in texts[:MAX_CONTEXT_ELEMENTS]],
     }
-
-
-def divider() -> Block:
-    return {"type": "divider"}
 
 
 def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:

@@ -8,24 +8,26 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+import math
 import time
 import urllib.request
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 import httpx2
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from . import __version__
-from .config import Settings, check_region, load_settings, with_overrides
+from .config import Settings, load_settings, with_overrides
 from .errors import (
     AmbiguousPoolError,
     APIConnectionError,
     APITimeoutError,
+    BudgetExhaustedError,
     MalformedResponseError,
     PooldriftError,
     PoolNotFoundError,
@@ -46,9 +48,16 @@ from .models import (
     merge_drift_listings,
 )
 from .signing import AKSKAuth, Clock, TokenAuth
-from .validation import is_pool_id, shown, validate_pool_id, validate_pool_ref, validate_project_id
+from .validation import (
+    is_pool_id,
+    shown,
+    validate_pool_id,
+    validate_pool_ref,
+    validate_project_id,
+    validate_region,
+)
 
-__all__ = ["DesktopPools", "ScanEntry", "WorkspaceClient"]
+__all__ = ["DesktopPools", "ScanEntry", "WorkspaceClient", "gather_all"]
 
 log = logging.getLogger("pooldrift.client")
 
@@ -57,6 +66,7 @@ _POOL_PAGE = 1000
 _DESKTOP_PAGE = 100
 _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 
 
 class DesktopPools(BaseModel):
@@ -87,7 +97,9 @@ class _RateBudget:
         self._starts: deque[float] = deque()
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    async def acquire(self, deadline: float) -> None:
+        """Wait for a slot; if it would come after ``deadline`` (loop time), say so at once."""
+        loop = asyncio.get_running_loop()
         async with self._lock:
             while True:
                 now = time.monotonic()
@@ -96,7 +108,14 @@ class _RateBudget:
                 if len(self._starts) < self._per_minute:
                     self._starts.append(now)
                     return
-                await asyncio.sleep(60.0 - (now - self._starts[0]))
+                wait = 60.0 - (now - self._starts[0])
+                if loop.time() + wait > deadline:
+                    raise BudgetExhaustedError(
+                        f"pooldrift's own budget of {self._per_minute} requests a minute is spent "
+                        f"(POOLDRIFT_REQUESTS_PER_MINUTE); retry in {math.ceil(wait)} s",
+                        retry_after=wait,
+                    )
+                await asyncio.sleep(wait)
 
 
 _Key = tuple[str, tuple[tuple[str, str], ...], str | None]
@@ -212,7 +231,7 @@ class WorkspaceClient:
         view = object.__new__(type(self))
         view._settings = self._settings
         view._shared = self._shared
-        view._region = check_region(region) if region else self._region
+        view._region = validate_region(region) if region else self._region
         if project_id:
             view._project_id = validate_project_id(project_id.strip())
         else:
@@ -359,7 +378,7 @@ class WorkspaceClient:
         a lower bound (the largest per-kind total).
         """
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
-        listings = await asyncio.gather(
+        listings = await gather_all(
             *(self.list_pool_desktops(pool_id, kind, max_items=max_items) for kind in InconsistentType)
         )
         return merge_drift_listings(pool_id, listings, max_items=max_items)
@@ -393,17 +412,20 @@ class WorkspaceClient:
             if candidates
             else f"the project has {len(everything)} pools; list them to find the right one"
         )
+        project = await self.get_project_id()
         raise PoolNotFoundError(
-            f"no pool named {shown(ref)} in project {await self.get_project_id()} ({self._region}); {hint}",
+            f"no pool named {shown(ref)} in project {project} ({self._region}); {hint}",
             ref=ref,
             candidates=candidates,
+            project_id=project,
+            region=self._region,
         )
 
     async def check(self, ref: str) -> DriftReport:
         """Resolve a pool by id or name and fetch its drift counts, with its name and size."""
         ref = validate_pool_ref(ref)
         if is_pool_id(ref):
-            pool, report = await _gather(self.get_pool(ref), self.inconsistent_statics(ref))
+            pool, report = await gather_all(self.get_pool(ref), self.inconsistent_statics(ref))
         else:
             pool = await self.resolve_pool(ref)
             report = await self.inconsistent_statics(pool.id)
@@ -425,7 +447,7 @@ class WorkspaceClient:
                 )
             return entry
 
-        return list(await asyncio.gather(*(one(p) for p in listing.pools)))
+        return list(await gather_all(*(one(p) for p in listing.pools)))
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -512,7 +534,7 @@ class WorkspaceClient:
                 # A failure is replayed into it below, so it decides (and waits) as if it had
                 # made that attempt itself: same attempts, backoff, Retry-After and hooks.
                 try:
-                    return await self._attempt(url, params, headers)
+                    return await self._attempt(url, params, headers, deadline)
                 except PooldriftError as exc:
                     last[:] = [exc]
                 import stamina
@@ -529,7 +551,7 @@ class WorkspaceClient:
                         if attempt.num == 1:
                             raise last[0]
                         try:
-                            return await self._attempt(url, params, headers)
+                            return await self._attempt(url, params, headers, deadline)
                         except PooldriftError as exc:
                             last[:] = [exc]
                             raise
@@ -542,11 +564,11 @@ class WorkspaceClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
-        self, url: str, params: dict[str, str] | None, headers: dict[str, str] | None
+        self, url: str, params: dict[str, str] | None, headers: dict[str, str] | None, deadline: float
     ) -> tuple[Any, str | None]:
         shared = self._shared
         if shared.budget is not None:
-            await shared.budget.acquire()
+            await shared.budget.acquire(deadline)
         started = time.perf_counter()
         async with shared.in_flight:
             try:
@@ -555,7 +577,11 @@ class WorkspaceClient:
                 raise APITimeoutError(
                     f"{_host(url)} did not answer within {self._settings.read_timeout:g} s"
                 ) from None
-            except httpx2.TransportError as exc:
+            except httpx2.DecodingError:
+                raise MalformedResponseError(
+                    f"{_host(url)} sent a body that could not be decoded", status_code=200, request_id=None
+                ) from None
+            except httpx2.RequestError as exc:  # connect, read, write, protocol errors
                 raise APIConnectionError(f"could not reach {_host(url)}: {type(exc).__name__}") from None
         request_id = response.headers.get("X-Request-Id")
         if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
@@ -583,13 +609,15 @@ def _host(url: str) -> str:
     return httpx2.URL(url).netloc.decode("ascii")
 
 
-async def _gather(
-    pool: Awaitable[DesktopPool], report: Awaitable[DriftReport]
-) -> tuple[DesktopPool, DriftReport]:
-    """Both results, or the first error (neither task is left dangling)."""
-    got_pool, got_report = await asyncio.gather(pool, report, return_exceptions=True)
-    if isinstance(got_pool, BaseException):
-        raise got_pool
-    if isinstance(got_report, BaseException):
-        raise got_report
-    return got_pool, got_report
+@overload
+async def gather_all(first: Awaitable[_T], second: Awaitable[_U], /) -> tuple[_T, _U]: ...
+@overload
+async def gather_all(*aws: Awaitable[_T]) -> tuple[_T, ...]: ...
+async def gather_all(*aws: Awaitable[Any]) -> Any:
+    """Every result, or the first failure once all have finished: no call is left running
+    unobserved (each is bounded by the client's deadline)."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return tuple(results)

@@ -111,8 +111,18 @@ class Settings(BaseSettings):
         if value is None or value.strip() == "":
             return None
         value = value.strip().rstrip("/")
+        problem = "an endpoint must look like https://host[:port][/path]"
         if not _ENDPOINT.match(value):
-            raise ValueError("an endpoint must look like https://host[:port][/path]")
+            raise ValueError(problem)
+        import httpx2
+
+        try:
+            url = httpx2.URL(value)
+            port = url.port
+        except (httpx2.InvalidURL, ValueError):
+            raise ValueError(problem) from None
+        if not url.host or (port is not None and not 0 < port < 65536):
+            raise ValueError(problem)
         return value
 
     def workspace_endpoint(self, region: str | None = None) -> str:

@@ -18,6 +18,7 @@
             ├── NotFoundError             404
             ├── ConflictError             409
             ├── RateLimitError            429 (``retry_after`` seconds when known)
+            │   └── BudgetExhaustedError  our own POOLDRIFT_REQUESTS_PER_MINUTE is spent
             └── ServerError               5xx
 
 Messages never contain credentials: only ids, codes and upstream text.
@@ -41,6 +42,7 @@ __all__ = [
     "AmbiguousPoolError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExhaustedError",
     "ConfigurationError",
     "ConflictError",
     "InvalidInputError",
@@ -99,7 +101,14 @@ class PoolLookupError(PooldriftError):
 
 
 class PoolNotFoundError(PoolLookupError):
-    """No pool has that exact name."""
+    """No pool has that exact name in ``project_id`` (``region``)."""
+
+    def __init__(
+        self, message: str, *, ref: str, candidates: list[tuple[str, str]], project_id: str, region: str
+    ) -> None:
+        super().__init__(message, ref=ref, candidates=candidates)
+        self.project_id = project_id
+        self.region = region
 
 
 class AmbiguousPoolError(PoolLookupError):
@@ -181,6 +190,15 @@ class RateLimitError(APIStatusError):
         """Whole seconds to wait before trying again: the server's advice, else the vendor's."""
         advice = self.retry_after if self.retry_after is not None else DEFAULT_RETRY_AFTER
         return max(1, math.ceil(advice))
+
+
+class BudgetExhaustedError(RateLimitError):
+    """pooldrift's own requests-per-minute budget is spent (no request was sent)."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(
+            message, retry_after=retry_after, status_code=429, request_id=None, error_code="POOLDRIFT.BUDGET"
+        )
 
 
 class ServerError(APIStatusError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -209,13 +208,6 @@ def merge_drift_listings(
     )
 
 
-class PoolRef(BaseModel):
-    """Just enough to name a pool."""
-
-    id: str = Field(description="Pool id (UUID).")
-    name: str | None = Field(default=None, description="Pool name, when known.")
-
-
 class DriftReport(BaseModel):
     """The drift counts of one pool, with where and when they were fetched."""
 
@@ -274,7 +266,3 @@ _PLURAL = {
     InconsistentType.DISK_NUM: "with a different data-disk count",
     InconsistentType.DISK_SIZE: "with a different disk capacity",
 }
-
-
-def drop_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if value is not None}

@@ -8,9 +8,10 @@ from .errors import InvalidInputError
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PROJECT = re.compile(r"[0-9a-f]{32}")
-#: Pool names: ASCII letters, digits, ``-``, ``_`` and ``.``; anything else (spaces, ``/``,
-#: ``%``, control characters, look-alike letters from other scripts) is refused.
-_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+#: Pool names: ASCII letters, digits, ``-``, ``_``, ``.`` and Chinese characters (the vendor's
+#: rule for pool names); anything else (spaces, ``/``, ``%``, control characters, look-alike
+#: letters from other scripts, fullwidth forms) is refused.
+_NAME = re.compile(r"[A-Za-z0-9_.\-\u4e00-\u9fff]+")
 MAX_POOL_NAME = 64
 MAX_REF_SHOWN = 40
 
@@ -47,6 +48,18 @@ def validate_project_id(value: str) -> str:
     return value
 
 
+def validate_region(value: str) -> str:
+    """A region pooldrift knows (an argument: a bad one is the caller's mistake)."""
+    from .config import KNOWN_REGIONS
+
+    region = value.strip() if isinstance(value, str) else ""
+    if region not in KNOWN_REGIONS:
+        raise InvalidInputError(
+            f"unknown region {shown(str(value))}; known regions: {', '.join(KNOWN_REGIONS)}", field="region"
+        )
+    return region
+
+
 def validate_pool_name(value: str) -> str:
     """A pool name to look up; it is only ever sent as a query value, never in a path."""
     if not isinstance(value, str) or not value:
@@ -59,7 +72,7 @@ def validate_pool_name(value: str) -> str:
     if _NAME.fullmatch(value) is None or ".." in value:
         raise InvalidInputError(
             f"invalid pool reference {shown(value)}: give a pool id (UUID) or a pool name of "
-            "ASCII letters, digits, '-', '_' and '.'",
+            "letters, digits, Chinese characters, '-', '_' and '.'",
             field="pool",
         )
     return value

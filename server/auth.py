@@ -10,7 +10,7 @@ import hmac
 import ipaddress
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
@@ -58,7 +58,7 @@ class HttpConfig:
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    tokens: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = field(default=(), repr=False)  # secrets: never in a repr
     #: Host header values accepted by /mcp; empty means the defaults, ``("*",)`` means any
     allowed_hosts: tuple[str, ...] = ()
 

@@ -23,6 +23,7 @@ from pooldrift.errors import (
     RateLimitError,
     ServerError,
 )
+from pooldrift.validation import shown
 
 #: What the seed API needs from IAM (the action is from the vendor's API page).
 STATISTICS_PERMISSION = (
@@ -86,7 +87,7 @@ def describe(exc: PooldriftError, *, doing: str, needs: str = STATISTICS_PERMISS
         )
     if isinstance(exc, PoolNotFoundError):
         closest = ", ".join(f"{name} ({pool_id})" for pool_id, name in exc.candidates)
-        head = exc.message.split("; closest names:")[0]
+        head = f"no pool named {shown(exc.ref)} in project {exc.project_id} ({exc.region})"
         return (
             f"Failed {doing}: {head}"
             + (f"; closest: {closest}" if closest else "")

@@ -114,11 +114,7 @@ def create_app(
         *_slack(slack_routes, lambda: current().require_client(), closers),
         Mount("", app=mcp_app),  # last: /mcp with its bearer-token middleware
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    # what start-up built (modules, schemas) is long-lived: keep full collections from walking
-    # it mid-burst (a ~70 ms stall every request waits out; see bot/http.py)
-    gc.freeze()
-    return app
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _slack(
@@ -186,6 +182,9 @@ def main() -> int:
     except ConfigurationError as exc:
         sys.stderr.write(f"pooldrift-server: {exc.message}\n")
         return 2
+    # what start-up built (modules, schemas, Bolt) lives as long as the process: keep full
+    # collections from walking it mid-burst (a ~70 ms stall every request waits out)
+    gc.freeze()
     try:
         return asyncio.run(serve(app, config))
     except KeyboardInterrupt:

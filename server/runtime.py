@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from pooldrift.errors import ConfigurationError, InvalidInputError, PooldriftError
-from pooldrift.validation import shown, validate_project_id
+from pooldrift.errors import ConfigurationError, PooldriftError
+from pooldrift.validation import validate_project_id, validate_region
 
 from .errors import STATISTICS_PERMISSION, describe, outcome
 from .metrics import Metrics
@@ -76,13 +76,7 @@ class Runtime:
     def client_for(self, *, region: str | None, project_id: str | None) -> WorkspaceClient:
         """The shared client, or a view of it for another region or project (validated first)."""
         if region is not None:
-            from pooldrift.config import KNOWN_REGIONS
-
-            region = region.strip()
-            if region not in KNOWN_REGIONS:
-                known = ", ".join(KNOWN_REGIONS)
-                message = f"unknown region {shown(region)}; known regions: {known}"
-                raise InvalidInputError(message, field="region")
+            region = validate_region(region)
         if project_id is not None:
             project_id = validate_project_id(project_id.strip())
         client = self.require_client()

@@ -7,6 +7,8 @@ import pytest
 from bot.words import describe, refused, timed_out, unexpected
 from pooldrift import errors as e
 
+WHERE: dict[str, str] = {"project_id": "0" * 32, "region": "cn-north-4"}
+
 
 def api(cls: type[e.APIError], status: int, **kw: object) -> e.APIError:
     return cls("HTTP x", status_code=status, request_id="rid-1", error_code="APIGW.0000", **kw)  # type: ignore[arg-type]
@@ -17,10 +19,11 @@ def api(cls: type[e.APIError], status: int, **kw: object) -> e.APIError:
     [
         (e.InvalidInputError("invalid pool reference 'a b'", field="pool"), "invalid_input",
          ["invalid pool", "/pooldrift pools"]),
-        (e.PoolNotFoundError("x", ref="web", candidates=[("id1", "web-prod"), ("id2", "web-dev")]),
+        (e.PoolNotFoundError("x", ref="web", candidates=[("id1", "web-prod"), ("id2", "web-dev")], **WHERE),
          "not_found",
          ["No pool is named `web`", "Closest names: `web-prod`, `web-dev`"]),
-        (e.PoolNotFoundError("x", ref="zzz", candidates=[]), "not_found", ["`/pooldrift pools` lists"]),
+        (e.PoolNotFoundError("x", ref="zzz", candidates=[], **WHERE), "not_found",
+         ["`/pooldrift pools` lists"]),
         (e.AmbiguousPoolError("x", ref="lab", candidates=[("id1", "lab"), ("id2", "LAB")]), "ambiguous",
          ["Several pools are named `lab`", "`id1`", "`id2`"]),
         (e.ConfigurationError("missing credentials: set HUAWEICLOUD_SDK_SK"), "config",

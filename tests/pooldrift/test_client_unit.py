@@ -199,14 +199,19 @@ async def test_invalid_input_sends_nothing() -> None:
     assert seen == []
 
 
-async def test_requests_per_minute_budget_waits() -> None:
-    client, seen = make(sequence(ok()), requests_per_minute=2, deadline=1.0)
+async def test_requests_per_minute_budget_is_ours_not_upstreams() -> None:
+    client, seen = make(sequence(ok()), requests_per_minute=2, deadline=5.0)
+    started = time.monotonic()
     async with client:
         await client.inconsistent_statics(POOL)
         await client.inconsistent_statics(POOL)
-        with pytest.raises(errors.APITimeoutError, match="deadline"):
-            await client.inconsistent_statics(POOL)  # the third must wait ~60 s: over the deadline
+        # the third must wait ~60 s for a slot, past the deadline: said at once, nothing sent
+        with pytest.raises(errors.BudgetExhaustedError, match="POOLDRIFT_REQUESTS_PER_MINUTE") as info:
+            await client.inconsistent_statics(POOL)
+    assert time.monotonic() - started < 2
     assert len(seen) == 2
+    assert info.value.retry_after is not None and 55 < info.value.retry_after <= 60
+    assert info.value.request_id is None and isinstance(info.value, errors.RateLimitError)
 
 
 async def test_deadline_bounds_a_hanging_call() -> None:
@@ -249,7 +254,7 @@ async def test_with_options_validates_and_shares() -> None:
     async with client:
         with pytest.raises(errors.InvalidInputError):
             client.with_options(project_id="nope")
-        with pytest.raises(errors.ConfigurationError):
+        with pytest.raises(errors.InvalidInputError, match="known regions"):
             client.with_options(region="nowhere-1")
         other = "f" * 32
         view = client.with_options(region="ap-southeast-1", project_id=other)
@@ -399,3 +404,26 @@ def test_region_picks_the_endpoints() -> None:
     assert override.workspace_endpoint() == override.iam_base() == "http://127.0.0.1:9"
     with pytest.raises(errors.ConfigurationError, match="endpoint"):
         load_settings(access_key="A", secret_key="S", endpoint="ftp://x y")
+
+
+async def test_undecodable_body_is_typed_and_retried() -> None:
+    def undecodable() -> httpx2.Response:  # decoded by the client as it reads, not here
+        return httpx2.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx2.ByteStream(b"not gzip")
+        )
+
+    answers = iter([undecodable(), ok()])
+    client, seen = make(lambda request: next(answers))
+    async with client:
+        report = await client.inconsistent_statics(POOL)
+    assert report.request_id == "ok-1" and len(seen) == 2
+    client, _ = make(lambda request: undecodable(), max_attempts=2)
+    async with client:
+        with pytest.raises(errors.MalformedResponseError, match="could not be decoded"):
+            await client.inconsistent_statics(POOL)
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:99999", "http://a:b:c", "http://[zz]", "http://"])
+def test_bad_endpoints_are_configuration_errors(endpoint: str) -> None:
+    with pytest.raises(errors.ConfigurationError, match="endpoint"):
+        load_settings(access_key="A", secret_key="S", endpoint=endpoint)

@@ -48,7 +48,9 @@ def test_project_id() -> None:
             validate_project_id(bad)
 
 
-@pytest.mark.parametrize("good", ["finance-win11", "dev_ubuntu.22", "A", "x" * MAX_POOL_NAME])
+@pytest.mark.parametrize(
+    "good", ["finance-win11", "dev_ubuntu.22", "A", "x" * MAX_POOL_NAME, "财务桌面池-01"]
+)
 def test_pool_names_accepted(good: str) -> None:
     assert validate_pool_ref(good) == good
 
