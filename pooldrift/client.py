@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-import math
 import time
 import urllib.request
-from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,12 +20,12 @@ from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from . import __version__
+from .budget import RequestBudget, open_budget
 from .config import Settings, load_settings, with_overrides
 from .errors import (
     AmbiguousPoolError,
     APIConnectionError,
     APITimeoutError,
-    BudgetExhaustedError,
     MalformedResponseError,
     PooldriftError,
     PoolNotFoundError,
@@ -89,35 +87,6 @@ class ScanEntry(BaseModel):
     error: str | None = None
 
 
-class _RateBudget:
-    """At most ``per_minute`` request starts in any sliding 60 s window."""
-
-    def __init__(self, per_minute: int) -> None:
-        self._per_minute = per_minute
-        self._starts: deque[float] = deque()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self, deadline: float) -> None:
-        """Wait for a slot; if it would come after ``deadline`` (loop time), say so at once."""
-        loop = asyncio.get_running_loop()
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                while self._starts and now - self._starts[0] >= 60.0:
-                    self._starts.popleft()
-                if len(self._starts) < self._per_minute:
-                    self._starts.append(now)
-                    return
-                wait = 60.0 - (now - self._starts[0])
-                if loop.time() + wait > deadline:
-                    raise BudgetExhaustedError(
-                        f"pooldrift's own budget of {self._per_minute} requests a minute is spent "
-                        f"(POOLDRIFT_REQUESTS_PER_MINUTE); retry in {math.ceil(wait)} s",
-                        retry_after=wait,
-                    )
-                await asyncio.sleep(wait)
-
-
 _Key = tuple[str, tuple[tuple[str, str], ...], str | None]
 _Answer = tuple[Any, str | None]
 _MAX_RECENT = 1024
@@ -130,7 +99,7 @@ class _Shared:
     http: httpx2.AsyncClient
     owns_http: bool
     in_flight: asyncio.Semaphore
-    budget: _RateBudget | None
+    budget: RequestBudget | None
     cache_ttl: float = 0.0
     projects: dict[tuple[str, str], str] = field(default_factory=dict)
     project_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -161,6 +130,7 @@ class WorkspaceClient:
         elif overrides:
             settings = with_overrides(settings, **overrides)
         settings.check_credentials()
+        budget = open_budget(settings)  # before any connection: a bad Redis setting leaks nothing
         self._settings = settings
         if settings.auth_token is not None:
             auth: httpx2.Auth = TokenAuth(settings.auth_token)
@@ -205,7 +175,7 @@ class WorkspaceClient:
             http=http,
             owns_http=http_client is None,
             in_flight=asyncio.Semaphore(settings.max_in_flight),
-            budget=_RateBudget(settings.requests_per_minute) if settings.requests_per_minute else None,
+            budget=budget,
             cache_ttl=settings.cache_ttl,
         )
         self._region = settings.region
@@ -220,8 +190,12 @@ class WorkspaceClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._shared.owns_http:
-            await self._shared.http.aclose()
+        try:
+            if self._shared.owns_http:
+                await self._shared.http.aclose()
+        finally:
+            if self._shared.budget is not None:
+                await self._shared.budget.aclose()
 
     def __repr__(self) -> str:
         return f"WorkspaceClient(region={self._region!r}, project_id={self._project_id!r})"

@@ -85,7 +85,11 @@ class Settings(BaseSettings):
     )  # fmt: skip
     requests_per_minute: Annotated[int, Field(ge=0)] = Field(
         default=0, validation_alias=_env("POOLDRIFT_REQUESTS_PER_MINUTE"),
-        description="Process-wide request budget; 0 means no budget.",
+        description="Request budget: per process, or shared through POOLDRIFT_REDIS_URL; 0 means none.",
+    )  # fmt: skip
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=_env("POOLDRIFT_REDIS_URL"),
+        description="Redis shared by replicas (the request budget); it may hold a password.",
     )  # fmt: skip
 
     @field_validator("region")
@@ -95,6 +99,11 @@ class Settings(BaseSettings):
         if value not in KNOWN_REGIONS:
             raise ValueError(f"unknown region {value[:40]!r}; known regions: {', '.join(KNOWN_REGIONS)}")
         return value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("project_id")
     @classmethod
