@@ -116,8 +116,10 @@ class RedisBudget:
     budget instead (one warning per outage; Redis is asked again after a short cooldown).
     """
 
-    def __init__(self, redis: Redis, per_minute: int, *, key: str) -> None:
+    def __init__(self, redis: Redis, per_minute: int, *, key: str, cooldown: float = _REDIS_COOLDOWN) -> None:
         self._redis = redis
+        #: after a failure, seconds to count in this process before asking Redis again
+        self._cooldown = cooldown
         self._per_minute = per_minute
         self._key = key
         self._script = redis.register_script(_ACQUIRE)
@@ -125,7 +127,15 @@ class RedisBudget:
         self._down_until: float | None = None  # monotonic time; None while Redis answers
 
     @classmethod
-    def from_url(cls, url: str, per_minute: int, *, key: str, timeout: float = _REDIS_TIMEOUT) -> RedisBudget:
+    def from_url(
+        cls,
+        url: str,
+        per_minute: int,
+        *,
+        key: str,
+        timeout: float = _REDIS_TIMEOUT,
+        cooldown: float = _REDIS_COOLDOWN,
+    ) -> RedisBudget:
         """A budget on the Redis at ``url``; the URL is never put in a message or a log."""
         try:
             from redis.asyncio import Redis
@@ -139,7 +149,7 @@ class RedisBudget:
             raise ConfigurationError(
                 "POOLDRIFT_REDIS_URL is not a Redis URL (redis://, rediss:// or unix://)"
             ) from None
-        return cls(redis, per_minute, key=key)
+        return cls(redis, per_minute, key=key, cooldown=cooldown)
 
     @property
     def key(self) -> str:
@@ -177,7 +187,7 @@ class RedisBudget:
             )
         else:
             log.debug("shared request budget still unavailable (%s)", type(exc).__name__)
-        self._down_until = time.monotonic() + _REDIS_COOLDOWN
+        self._down_until = time.monotonic() + self._cooldown
 
     async def aclose(self) -> None:
         await self._redis.aclose()

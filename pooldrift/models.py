@@ -266,3 +266,23 @@ _PLURAL = {
     InconsistentType.DISK_NUM: "with a different data-disk count",
     InconsistentType.DISK_SIZE: "with a different disk capacity",
 }
+
+
+class DesktopPools(BaseModel):
+    """Pools of a project, possibly capped: ``total_count`` is how many matched upstream."""
+
+    total_count: int = Field(description="How many pools matched upstream.")
+    pools: list[DesktopPool] = Field(description="The pools fetched (at most the cap).")
+
+    @property
+    def truncated(self) -> bool:
+        return self.total_count > len(self.pools)
+
+
+class ScanEntry(BaseModel):
+    """One pool of a scan: its report, or why there is none."""
+
+    pool_id: str
+    pool_name: str
+    report: DriftReport | None = None
+    error: str | None = None

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from pooldrift import budget as budget_module
 from pooldrift import errors
 from pooldrift.budget import MemoryBudget, RedisBudget, budget_key, open_budget
 from pooldrift.client import WorkspaceClient
@@ -84,7 +83,6 @@ async def test_two_clients_sharing_redis_share_one_budget(
     started = time.monotonic()
     # two clients, two budgets, as two replicas would have
     async with WorkspaceClient(settings) as one, WorkspaceClient(settings) as two:
-        assert isinstance(one._shared.budget, RedisBudget) and one._shared.budget is not two._shared.budget
         await one.inconsistent_statics(pool)
         await two.inconsistent_statics(pool)
         await one.inconsistent_statics(pool)
@@ -128,7 +126,6 @@ async def test_in_memory_budget_without_redis_is_per_process(
     (pool,) = pool_ids(emulator, 1)
     started = time.monotonic()
     async with WorkspaceClient(settings) as one, WorkspaceClient(settings) as two:
-        assert isinstance(one._shared.budget, MemoryBudget)
         for client in (one, two):
             await client.inconsistent_statics(pool)
             await client.inconsistent_statics(pool)
@@ -143,17 +140,17 @@ async def test_an_unreachable_redis_fails_open_without_showing_the_password(
     emulator: EmulatorServer,
     emulator_env: dict[str, str],
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(budget_module, "_REDIS_COOLDOWN", 0.0)  # every call asks Redis again
     url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
     settings = budget_settings(emulator, 2, url)
     (pool,) = pool_ids(emulator, 1)
     shown: list[str] = [repr(settings), str(settings), str(settings.model_dump())]
     async with WorkspaceClient(settings) as client:
-        shown += [repr(client), repr(client._shared.budget)]
-        assert isinstance(client._shared.budget, RedisBudget)
+        budget = open_budget(settings)  # what the client built from the same settings
+        assert isinstance(budget, RedisBudget)
+        shown += [repr(client), repr(budget)]
+        await budget.aclose()
         await client.inconsistent_statics(pool)  # went through: the outage did not stop it
         await client.inconsistent_statics(pool)
         # the process's own count still holds the line while Redis is away
@@ -170,27 +167,26 @@ async def test_an_unreachable_redis_fails_open_without_showing_the_password(
 
 
 async def test_a_redis_error_fails_open_and_redis_is_used_again_once_it_answers(
-    emulator: EmulatorServer,
-    emulator_env: dict[str, str],
-    redis_url: str,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="pooldrift.budget")
-    monkeypatch.setattr(budget_module, "_REDIS_COOLDOWN", 0.0)
-    settings = budget_settings(emulator, 5, redis_url)
-    key = budget_key(settings)
-    (pool,) = pool_ids(emulator, 1)
-    async with Redis.from_url(redis_url) as redis, WorkspaceClient(settings) as client:
-        await redis.set(key, b"not a sorted set")  # every script call now errors
-        await client.inconsistent_statics(pool)
-        assert "shared request budget unavailable (ResponseError)" in caplog.text
-        assert await redis.get(key) == b"not a sorted set"
-        await redis.delete(key)
-        await client.inconsistent_statics(pool)
-        assert await redis.zcard(key) == 1, "counted in Redis again"
-        assert "answers again" in caplog.text
-    assert emulator.requests.count("inconsistent-statics") == 2
+    caplog.set_level(logging.DEBUG, logger="pooldrift.budget")
+    key = "pooldrift:budget:test-recovery"
+    budget = RedisBudget.from_url(redis_url, 5, key=key, cooldown=0.0)  # every call asks Redis
+    loop = asyncio.get_running_loop()
+    try:
+        async with Redis.from_url(redis_url) as redis:
+            await redis.set(key, b"not a sorted set")  # every script call now errors
+            await budget.acquire(loop.time() + 5)  # fails open: no error
+            await budget.acquire(loop.time() + 5)
+            warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+            assert len(warnings) == 1 and "unavailable (ResponseError)" in warnings[0].getMessage()
+            assert await redis.get(key) == b"not a sorted set"
+            await redis.delete(key)
+            await budget.acquire(loop.time() + 5)
+            assert await redis.zcard(key) == 1, "counted in Redis again"
+            assert "answers again" in caplog.text
+    finally:
+        await budget.aclose()
 
 
 async def test_the_budget_waits_for_a_slot_within_the_deadline(redis_url: str) -> None:

@@ -1,0 +1,246 @@
+"""``Fetcher``: everything below the Workspace API — one connection pool, limits (in flight,
+per minute), coalescing of identical GETs, retries within one deadline, typed errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import urllib.request
+from typing import Any
+
+import httpx2
+
+from . import __version__
+from .budget import open_budget
+from .config import Settings
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    MalformedResponseError,
+    PooldriftError,
+    RateLimitError,
+    ServerError,
+    status_error_from_response,
+)
+from .signing import AKSKAuth, Clock, TokenAuth
+
+__all__ = ["Answer", "Fetcher"]
+
+log = logging.getLogger("pooldrift.client")
+
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_MAX_RECENT = 1024
+#: (json, X-Request-Id)
+Answer = tuple[Any, str | None]
+_Key = tuple[str, tuple[tuple[str, str], ...], str | None]
+
+
+class Fetcher:
+    """Signed JSON GETs for one process; the client and all its views share one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx2.AsyncClient | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._settings = settings
+        self._budget = open_budget(settings)  # before any connection: a bad Redis setting leaks nothing
+        auth = _auth(settings, clock)
+        self._owns_http = http_client is None
+        if http_client is None:
+            self._http = _http_client(settings, auth, transport)
+        else:
+            self._http = http_client
+            self._http.auth = auth
+        self._in_flight = asyncio.Semaphore(settings.max_in_flight)
+        #: identical GETs under way: later callers share the first one's answer
+        self._pending: dict[_Key, asyncio.Future[Answer]] = {}
+        #: recent answers, kept ``cache_ttl`` seconds (0: no cache)
+        self._recent: dict[_Key, tuple[float, Answer]] = {}
+
+    async def aclose(self) -> None:
+        try:
+            if self._owns_http:
+                await self._http.aclose()
+        finally:
+            if self._budget is not None:
+                await self._budget.aclose()
+
+    async def get_json(
+        self, url: str, *, params: dict[str, str] | None = None, project: str | None = None
+    ) -> Answer:
+        """GET through the cache and in-flight coalescing; returns (json, request id)."""
+        key: _Key = (url, tuple(sorted(params.items())) if params else (), project)
+        now = time.monotonic()
+        if self._settings.cache_ttl:
+            hit = self._recent.get(key)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        while (pending := self._pending.get(key)) is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # we were cancelled, not the call we were sharing
+                # the caller we joined was cancelled: make the call ourselves
+
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            answer = await self._fetch_json(url, params, project)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" noise when nobody joined
+            raise
+        finally:
+            self._pending.pop(key, None)
+        future.set_result(answer)
+        if self._settings.cache_ttl:
+            if len(self._recent) >= _MAX_RECENT:
+                self._recent.clear()
+            self._recent[key] = (time.monotonic() + self._settings.cache_ttl, answer)
+        return answer
+
+    async def _fetch_json(self, url: str, params: dict[str, str] | None, project: str | None) -> Answer:
+        """One GET with limits, retries and one overall deadline."""
+        settings = self._settings
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.deadline
+        headers = {"X-Project-Id": project} if project else None
+        last: list[PooldriftError] = []
+
+        def backoff(exc: Exception) -> bool | float:
+            retryable = isinstance(exc, (APIConnectionError, MalformedResponseError)) or (
+                isinstance(exc, (RateLimitError, ServerError)) and exc.status_code in _RETRY_STATUSES | {429}
+            )
+            if not retryable:
+                return False
+            advice = getattr(exc, "retry_after", None)
+            if advice is not None:
+                if loop.time() + advice >= deadline:
+                    return False  # waiting would outlive the deadline: say so now
+                return float(advice)
+            return True
+
+        try:
+            async with asyncio.timeout_at(deadline):
+                # The first attempt runs bare: entering stamina costs about as much as signing.
+                # A failure is replayed into it below, so it decides (and waits) as if it had
+                # made that attempt itself: same attempts, backoff, Retry-After and hooks.
+                try:
+                    return await self._attempt(url, params, headers, deadline)
+                except PooldriftError as exc:
+                    last[:] = [exc]
+                import stamina
+
+                async for attempt in stamina.retry_context(
+                    on=backoff,
+                    attempts=settings.max_attempts,
+                    timeout=settings.deadline,
+                    wait_initial=settings.backoff_initial,
+                    wait_max=settings.backoff_max,
+                    wait_jitter=settings.backoff_initial,
+                ):
+                    with attempt:
+                        if attempt.num == 1:
+                            raise last[0]
+                        try:
+                            return await self._attempt(url, params, headers, deadline)
+                        except PooldriftError as exc:
+                            last[:] = [exc]
+                            raise
+        except TimeoutError:
+            if last:
+                raise last[0] from None
+            raise APITimeoutError(
+                f"no answer within the {settings.deadline:g} s deadline from {_host(url)}"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self, url: str, params: dict[str, str] | None, headers: dict[str, str] | None, deadline: float
+    ) -> tuple[Any, str | None]:
+        if self._budget is not None:
+            await self._budget.acquire(deadline)
+        started = time.perf_counter()
+        async with self._in_flight:
+            try:
+                response = await self._http.get(url, params=params, headers=headers)
+            except httpx2.TimeoutException:
+                raise APITimeoutError(
+                    f"{_host(url)} did not answer within {self._settings.read_timeout:g} s"
+                ) from None
+            except httpx2.DecodingError:
+                raise MalformedResponseError(
+                    f"{_host(url)} sent a body that could not be decoded", status_code=200, request_id=None
+                ) from None
+            except httpx2.RequestError as exc:  # connect, read, write, protocol errors
+                raise APIConnectionError(f"could not reach {_host(url)}: {type(exc).__name__}") from None
+        request_id = response.headers.get("X-Request-Id")
+        if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
+            log.debug(
+                "GET %s -> %s in %.1f ms (request id %s)",
+                response.request.url.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
+        if not response.is_success:
+            raise status_error_from_response(response)
+        try:
+            return response.json(), request_id
+        except ValueError:
+            raise MalformedResponseError(
+                "the API answered with a body that is not JSON"
+                + (f" (request id {request_id})" if request_id else ""),
+                status_code=response.status_code,
+                request_id=request_id,
+            ) from None
+
+
+def _auth(settings: Settings, clock: Clock | None) -> httpx2.Auth:
+    if settings.auth_token is not None:
+        return TokenAuth(settings.auth_token)
+    assert settings.access_key is not None and settings.secret_key is not None
+    kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    return AKSKAuth(settings.access_key, settings.secret_key, security_token=settings.security_token, **kw)
+
+
+def _http_client(
+    settings: Settings, auth: httpx2.Auth, transport: httpx2.AsyncBaseTransport | None
+) -> httpx2.AsyncClient:
+    limits = httpx2.Limits(
+        max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
+    )
+    if transport is None and settings.http_transport == "aiohttp" and not urllib.request.getproxies():
+        # aiohttp under httpx2's API: a third off each request (docs/performance.md).
+        # With a proxy configured, httpx2's own transport (which honours it) stays.
+        from .transport import AiohttpTransport
+
+        transport = AiohttpTransport(limits=limits)
+    return httpx2.AsyncClient(
+        auth=auth,
+        transport=transport,
+        timeout=httpx2.Timeout(
+            settings.read_timeout, connect=settings.connect_timeout, pool=settings.deadline
+        ),
+        limits=limits,
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"pooldrift/{__version__}",
+        },
+        follow_redirects=False,
+    )
+
+
+def _host(url: str) -> str:
+    return httpx2.URL(url).netloc.decode("ascii")
