@@ -5,15 +5,17 @@ Import as ``from tests.helpers import ...`` (the repository root is on ``pythonp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO
 
 import httpx2
@@ -126,3 +128,39 @@ def signed_client(base_url: str, access_key: str, secret_key: str, **kw: object)
         headers={"Content-Type": "application/json"},
         timeout=10.0,
     )
+
+
+@contextlib.contextmanager
+def redis_server(purpose: str) -> Iterator[str]:
+    """A real redis-server on a free loopback port, its URL while it runs (no persistence).
+
+    Skips the test, naming ``purpose``, where the machine has no redis-server binary.
+    """
+    import pytest
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(f"no redis-server binary on this machine: {purpose} is tested where there is one")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), 0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)

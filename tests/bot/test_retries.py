@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -17,7 +15,7 @@ from bot.retries import MemorySeenStore, RedisSeenStore, delivery_key, open_seen
 from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import command_body
-from tests.helpers import free_port
+from tests.helpers import free_port, redis_server
 
 
 async def test_memory_store_remembers_for_the_ttl() -> None:
@@ -73,31 +71,8 @@ async def test_an_unreachable_redis_fails_open(caplog: pytest.LogCaptureFixture)
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no redis-server binary on this machine: the Redis store is tested where there is one")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        import socket
-
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with redis_server("the shared retry store") as url:
+        yield url
 
 
 @pytest.fixture

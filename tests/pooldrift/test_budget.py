@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -21,6 +18,7 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, load_settings
 from pooldrift.emulator import EmulatorServer
 from tests.helpers import free_port
+from tests.helpers import redis_server as start_redis
 
 PASSWORD = "hunter2-budget-pw"
 
@@ -38,32 +36,8 @@ def pool_ids(emulator: EmulatorServer, count: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no redis-server binary on this machine: the shared budget is tested where there is one")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), 0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with start_redis("the shared request budget") as url:
+        yield url
 
 
 @pytest.fixture
