@@ -10,18 +10,18 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the _helpers beside this script
 
+from _common import load_average, section, table, verdict  # noqa: E402
 from _contenders import (  # noqa: E402
     IN_FLIGHT,
     AsyncCall,
@@ -57,20 +57,6 @@ SAME_TRANSPORT = {
     "WorkspaceClient, httpx2 transport": RAW,
     "WorkspaceClient, AiohttpTransport": "raw httpx2 GET, AiohttpTransport",
 }
-
-
-def verdict(met: bool) -> str:
-    return "target met" if met else "target missed"
-
-
-def table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for i, row in enumerate([header, *rows]):
-        cells = [c.rjust(w) for c, w in zip(row, widths, strict=True)]
-        cells[0] = row[0].ljust(widths[0])
-        print("  " + "  ".join(cells))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
 
 
 @contextlib.asynccontextmanager
@@ -236,22 +222,9 @@ def rss(url: str) -> None:
     table(["client", "after imports", "peak", "seconds", ""], rows)
 
 
-@contextlib.contextmanager
-def section() -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    print(f"   ({time.perf_counter() - started:.0f} s)\n")
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    busy = " - busy: other work shares these cores, figures will be noisy" if one > 1.0 else ""
-    return f"load average before the run {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} cores{busy}"
-
-
 def main() -> None:
     print(f"Python {sys.version.split()[0]}; the stand-in API runs in a separate process on 127.0.0.1")
-    print(load() + "\n")
+    print(f"before the run: {load_average()}\n")
     with upstream(0, BURST_DELAY_MS) as up:
         fast, slow = up.urls
         with section():

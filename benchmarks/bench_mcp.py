@@ -12,17 +12,16 @@ import contextlib
 import json
 import math
 import os
-import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx2
+from _common import announced, clean_env, section, table, verdict
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -37,65 +36,6 @@ COLD_RUNS = 11
 LATENCY_CALLS = {1: 300, 32: 1280}
 RSS_CALLS = 5000
 POOLS = ["hr-win10", "dev-ubuntu22", "sales-win11", "qa-win11", "finance-win11", "lab-a"]
-
-
-def table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for i, row in enumerate([header, *rows]):
-        cells = [c.rjust(w) for c, w in zip(row, widths, strict=True)]
-        cells[0] = row[0].ljust(widths[0])
-        print("  " + "  ".join(cells).rstrip())
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-
-
-def verdict(met: bool) -> str:
-    return "target met" if met else "target missed"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_"))}
-    env.update(extra)
-    return env
-
-
-@contextlib.contextmanager
-def announced(argv: Sequence[str], env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Start a process that prints "listening on URL"; yield it and the URL; stop it after."""
-    proc = subprocess.Popen(
-        list(argv),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    found: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            match = re.search(r"listening on (http://\S+)", line)
-            if match and not found:
-                found.append(match.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        if not ready.wait(30) or not found:
-            raise RuntimeError(f"{argv[0]} did not start")
-        yield proc, found[0]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -335,13 +275,6 @@ def report_rss(server_env: dict[str, str]) -> None:
             [name, f"{before:.1f}", f"{after:.1f}", f"{peak:.1f}", f"{ratio:.2f}×", f"{wall:.1f}", note]
         )
     table(["server", "at start", f"after {RSS_CALLS:,}", "peak", "× floor", "seconds", ""], rows)
-
-
-@contextlib.contextmanager
-def section() -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    print(f"   ({time.perf_counter() - started:.0f} s)\n")
 
 
 def main() -> None:

@@ -9,22 +9,20 @@ counts the answers the fake Slack received on the response URLs. Prints a table;
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import uvicorn
+from _common import announced, clean_env, load_average, table
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -47,53 +45,9 @@ BOT_TOKEN = "xoxb-bench-token"
 BIN = Path(sys.executable).parent
 
 
-def table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for i, row in enumerate([header, *rows]):
-        cells = [c.rjust(w) for c, w in zip(row, widths, strict=True)]
-        cells[0] = row[0].ljust(widths[0])
-        print("  " + "  ".join(cells))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-
-
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
-@contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], marker: str) -> Iterator[str]:
-    """Start a process, wait for its ``... listening on URL`` line, yield the URL, stop it."""
-    proc = subprocess.Popen(
-        args,
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    try:
-        deadline = time.monotonic() + 30
-        for line in proc.stdout:
-            if marker in line and "listening on " in line:
-                url = line.split("listening on ", 1)[1].split()[0]
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{args[0]} did not start")
-        else:
-            raise RuntimeError(f"{args[0]} exited before it was ready")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
 
 
 def stats(slack_url: str) -> dict[str, int]:
@@ -181,12 +135,6 @@ def wait_for_answers(slack_url: str, expected: int) -> tuple[int, float]:
     return stats(slack_url)["posts"], time.monotonic() - started
 
 
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    busy = " (busy: other work shares these cores, so figures are noisy)" if one > 1.0 else ""
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores{busy}"
-
-
 def bare_bolt_app() -> Starlette:
     """The yardstick: a bare Bolt ``AsyncApp`` whose one listener only acks, served like the
     bot (Starlette adapter, uvicorn). Run by this script as ``bench_slack.py --bare-bolt``."""
@@ -229,15 +177,15 @@ def main() -> None:
     from pooldrift.emulator.config import DEMO_DATA_SEED
 
     pool_ids = [p.id for p in EmulatorData.demo(DEMO_DATA_SEED).pools]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_"))}
+    base = clean_env()
     base["PYTHONPATH"] = str(ROOT)
     print(f"Python {sys.version.split()[0]}; every party in its own process on 127.0.0.1")
-    print(f"before: {load()}\n")
+    print(f"before: {load_average()}\n")
     emulator_args = [str(BIN / "pooldrift"), "emulator", "--port", "0", "--log-level", "warning"]
     emulator_args += ["--latency", str(UPSTREAM_LATENCY_S)]
     with (
-        process(emulator_args, base, "emulator") as emulator_url,
-        process([sys.executable, "-m", "tests.bot.fake_slack"], base, "fake slack") as slack_url,
+        announced(emulator_args, base, cwd=ROOT) as (_, emulator_url),
+        announced([sys.executable, "-m", "tests.bot.fake_slack"], base, cwd=ROOT) as (_, slack_url),
     ):
         slack = {
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -253,8 +201,8 @@ def main() -> None:
             "POOLDRIFT_LOG_LEVEL": "WARNING",
         }  # fmt: skip
         with (
-            process([str(BIN / "pooldrift-server")], server_env, "pooldrift-server") as bot_url,
-            process([sys.executable, __file__, "--bare-bolt"], base | slack, "bare bolt") as bare_url,
+            announced([str(BIN / "pooldrift-server")], server_env, cwd=ROOT) as (_, bot_url),
+            announced([sys.executable, __file__, "--bare-bolt"], base | slack, cwd=ROOT) as (_, bare_url),
         ):
             apps = {"bare Bolt app (ack only)": bare_url, "pooldrift-server /slack/events": bot_url}
             samples: dict[str, list[float]] = {name: [] for name in apps}
@@ -339,7 +287,7 @@ def main() -> None:
     )
     ok = final["posts"] == sent == final["distinct"]
     print(f"   answers == commands: {'target met' if ok else 'target missed'}")
-    print(f"\nafter: {load()}")
+    print(f"\nafter: {load_average()}")
 
 
 if __name__ == "__main__":
