@@ -13,6 +13,7 @@ import pytest
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, load_settings
 from pooldrift.emulator import EmulatorServer
+from tests.helpers import emulator_variables
 
 _OUR_PREFIXES = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
 
@@ -43,11 +44,7 @@ def emulator(emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
 def emulator_env(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Variables pointing pooldrift at the emulator (no project id: the IAM lookup runs)."""
     env = {
-        "HUAWEICLOUD_SDK_AK": emulator.access_key,
-        "HUAWEICLOUD_SDK_SK": emulator.secret_key,
-        "POOLDRIFT_ENDPOINT": emulator.base_url,
-        "POOLDRIFT_BACKOFF_INITIAL": "0.01",
-        "POOLDRIFT_BACKOFF_MAX": "0.05",
+        **emulator_variables(emulator),
         "POOLDRIFT_DEADLINE": "10",
         "POOLDRIFT_READ_TIMEOUT": "2",
         "POOLDRIFT_CONNECT_TIMEOUT": "2",

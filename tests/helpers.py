@@ -16,11 +16,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx2
 
 from pooldrift.signing import AKSKAuth
+
+if TYPE_CHECKING:
+    from pooldrift.emulator import EmulatorServer
 
 LISTENING = re.compile(r"listening on (http://\S+)")
 
@@ -164,3 +167,22 @@ def redis_server(purpose: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def emulator_variables(emulator: EmulatorServer) -> dict[str, str]:
+    """What points pooldrift at ``emulator``: its key pair and URL, and fast retries."""
+    return {
+        "HUAWEICLOUD_SDK_AK": emulator.access_key,
+        "HUAWEICLOUD_SDK_SK": emulator.secret_key,
+        "POOLDRIFT_ENDPOINT": emulator.base_url,
+        "POOLDRIFT_BACKOFF_INITIAL": "0.01",
+        "POOLDRIFT_BACKOFF_MAX": "0.05",
+    }
+
+
+def process_env(emulator: EmulatorServer, **extra: str) -> dict[str, str]:
+    """A subprocess's environment: this one without any pooldrift, SDK or Slack setting of the
+    machine, then ``emulator_variables``, then ``extra``."""
+    prefixes = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    return {**env, **emulator_variables(emulator), **extra}

@@ -5,7 +5,6 @@ sharing the server's one ``WorkspaceClient``; and absent when no signing secret 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,24 +16,13 @@ from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import BOT_TOKEN, SIGNING_SECRET, SlackSender, action_body, command_body
 from tests.bot.test_http_command import check_report
-from tests.helpers import LineReader, start_process, stop_process
+from tests.helpers import LineReader, process_env, start_process, stop_process
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-server"))
 
 
 def server_env(emulator: EmulatorServer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_"))}
-    env.update(
-        HUAWEICLOUD_SDK_AK=emulator.access_key,
-        HUAWEICLOUD_SDK_SK=emulator.secret_key,
-        POOLDRIFT_ENDPOINT=emulator.base_url,
-        POOLDRIFT_BACKOFF_INITIAL="0.01",
-        POOLDRIFT_BACKOFF_MAX="0.05",
-        POOLDRIFT_HOST="127.0.0.1",
-        POOLDRIFT_PORT="0",
-    )
-    env.update(extra)
-    return env
+    return process_env(emulator, **{"POOLDRIFT_HOST": "127.0.0.1", "POOLDRIFT_PORT": "0", **extra})
 
 
 class Running:

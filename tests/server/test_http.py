@@ -4,7 +4,6 @@ probes, and the refusals at start-up."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from pooldrift.emulator import EmulatorServer
-from tests.helpers import LineReader, start_process
+from tests.helpers import LineReader, process_env, start_process
 from tests.server.support import check_drift, check_listing, expected_drift, stop_and_close
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-server"))
@@ -28,19 +27,10 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": 
 
 
 def server_env(emulator: EmulatorServer, **extra: str) -> dict[str, str]:
-    """The emulator's variables, built by hand: a module fixture runs before the clean-env one."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_"))}
-    env.update(
-        HUAWEICLOUD_SDK_AK=emulator.access_key,
-        HUAWEICLOUD_SDK_SK=emulator.secret_key,
-        POOLDRIFT_ENDPOINT=emulator.base_url,
-        POOLDRIFT_BACKOFF_INITIAL="0.01",
-        POOLDRIFT_BACKOFF_MAX="0.05",
-        POOLDRIFT_PORT="0",
-        POOLDRIFT_MCP_TOKEN=f"{TOKEN},{ROTATED}",
+    """Built by hand, not from the fixture: a module fixture runs before the clean-env one."""
+    return process_env(
+        emulator, **{"POOLDRIFT_PORT": "0", "POOLDRIFT_MCP_TOKEN": f"{TOKEN},{ROTATED}", **extra}
     )
-    env.update(extra)
-    return env
 
 
 class Running:
