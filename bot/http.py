@@ -4,7 +4,6 @@ and a small stand-alone app with just that route (tests, benchmarks, a bot-only 
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -53,7 +52,6 @@ def slack_routes(
 
     ack_first = AckFirst()
     handler = AsyncSlackRequestHandler(build_app(settings, get_client, seen=seen, ack_first=ack_first))
-    _freeze_startup_heap()
 
     async def slack_events(request: Request) -> Response:
         length = request.headers.get("content-length")
@@ -63,23 +61,6 @@ def slack_routes(
             return await handler.handle(request)
 
     return [Route(EVENTS_PATH, slack_events, methods=["POST"], name="slack_events")]
-
-
-_frozen = False
-
-
-def _freeze_startup_heap() -> None:
-    """Move what start-up built (modules, pydantic schemas, Bolt) out of the collector's way.
-
-    The server holds a few hundred thousand long-lived objects; every full collection walks
-    them all and stalls the loop ~70 ms, a stall that every ack of a burst of commands waits
-    out (the largest part of the p99 gap to a bare Bolt app in bench_slack.py). Once per
-    process; what is frozen is never collected, so this runs at start-up only.
-    """
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.freeze()
 
 
 def create_app(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -132,4 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"pooldrift-slack: {exc.message}")
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from . import app  # noqa: F401  (Bolt and the listeners: imported before the freeze below)
+
+    # what start-up built lives as long as the process: keep full collections from walking it
+    # while acks are due (a ~70 ms stall every pending ack would wait out)
+    gc.freeze()
     return asyncio.run(serve(settings))
