@@ -2,11 +2,11 @@
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md LICENSE ./
 COPY pooldrift ./pooldrift
 COPY server ./server
 COPY bot ./bot
-RUN pip install -c constraints.txt ".[redis]" && useradd --uid 10001 --no-create-home pooldrift
+RUN pip install -c constraints.txt ".[redis]" ./bot "./server[slack]" && useradd --uid 10001 --no-create-home pooldrift
 USER 10001
 EXPOSE 8080
 ENV POOLDRIFT_HOST=0.0.0.0 POOLDRIFT_PORT=8080

@@ -7,14 +7,18 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint fmt bench install clean
 
-$(STAMP): pyproject.toml constraints.txt
+SOURCES := pooldrift server/pooldrift_mcp bot/pooldrift_slack
+LINTED  := $(SOURCES) tests benchmarks
+
+$(STAMP): pyproject.toml server/pyproject.toml bot/pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "pooldrift needs Python >= 3.11 (found $$($(PYTHON) --version))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,redis]"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	  -e ".[dev,redis]" -e "./server[slack]" -e ./bot
 	@# bytecode written once here: PYTHONDONTWRITEBYTECODE would otherwise recompile every start
-	@$(BIN)/python -m compileall -q pooldrift server bot >/dev/null
+	@$(BIN)/python -m compileall -q $(SOURCES) >/dev/null
 	@touch $@
 
 install: $(STAMP)
@@ -23,17 +27,17 @@ demo: $(STAMP)
 	@$(BIN)/pooldrift demo
 
 test: $(STAMP)
-	@$(BIN)/python -m compileall -q pooldrift server bot >/dev/null
+	@$(BIN)/python -m compileall -q $(SOURCES) >/dev/null
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pooldrift server bot tests benchmarks
-	$(BIN)/ruff format --check pooldrift server bot tests benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix pooldrift server bot tests benchmarks
-	$(BIN)/ruff format pooldrift server bot tests benchmarks
+	$(BIN)/ruff check --fix $(LINTED)
+	$(BIN)/ruff format $(LINTED)
 
 bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do \

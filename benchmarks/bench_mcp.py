@@ -87,7 +87,17 @@ def cold_start(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int]:
 def report_cold_start(env: dict[str, str]) -> None:
     # PYTHONDONTWRITEBYTECODE=1 here: without compiled bytecode every start would recompile
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "pooldrift", "server", "bot"], cwd=ROOT, check=True
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "pooldrift",
+            "server/pooldrift_mcp",
+            "bot/pooldrift_slack",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     ours_argv = [str(BIN / "pooldrift-mcp")]
     ours: list[float] = []

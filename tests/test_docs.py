@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pooldrift_slack.settings import SlackSettings
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
-from bot.settings import SlackSettings
 from pooldrift.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def test_every_setting_is_documented() -> None:
     client = aliases(Settings)
     slack = aliases(SlackSettings)
     assert "HUAWEICLOUD_SDK_AK" in client and "SLACK_SIGNING_SECRET" in slack  # the test sees them
-    servers = read_in("server/auth.py") | read_in("server/stdio.py")
+    servers = read_in("server/pooldrift_mcp/auth.py") | read_in("server/pooldrift_mcp/stdio.py")
     assert "POOLDRIFT_MCP_TOKEN" in servers
     for name in sorted(client | servers):
         assert name in README, f"{name} is read by the code but not in the README"

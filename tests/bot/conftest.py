@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx2
 import pytest
+from pooldrift_slack.http import create_app
 
-from bot.http import create_app
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import BOT_TOKEN, SIGNING_SECRET, ServedApp, SlackSender
 
@@ -56,7 +56,7 @@ def start_bot(
     http: httpx2.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[BotStarter]:
-    """Start ``bot.http.create_app`` under uvicorn with extra environment variables set first."""
+    """Start ``pooldrift_slack.http.create_app`` under uvicorn with extra environment variables set first."""
     served: list[ServedApp] = []
 
     def start(**env: str) -> SlackSender:

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-from bot import kit
-from bot.blocks import (
+from pooldrift_slack import kit
+from pooldrift_slack.blocks import (
     REFRESH_ACTION,
     SHOW_DRIFTED_ACTION,
     DriftedDesktop,
@@ -21,7 +20,8 @@ from bot.blocks import (
     pools_message,
     report_message,
 )
-from bot.drifted import to_rows
+from pooldrift_slack.drifted import to_rows
+
 from pooldrift.client import DesktopPools
 from pooldrift.models import (
     DesktopPool,

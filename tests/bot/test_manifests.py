@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
-
-from bot.blocks import COMMAND
-from bot.http import EVENTS_PATH
+from pooldrift_slack.blocks import COMMAND
+from pooldrift_slack.http import EVENTS_PATH
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "slack"
 

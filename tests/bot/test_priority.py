@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.priority import AckFirst
+from pooldrift_slack.priority import AckFirst
 
 
 async def test_an_answer_waits_for_the_acks_in_progress() -> None:

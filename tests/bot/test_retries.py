@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from pooldrift_slack.retries import MemorySeenStore, RedisSeenStore, delivery_key, open_seen_store
 
-from bot.retries import MemorySeenStore, RedisSeenStore, delivery_key, open_seen_store
 from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import command_body

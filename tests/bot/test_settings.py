@@ -4,8 +4,8 @@ that always ends in ``/``, and errors that never echo a value."""
 from __future__ import annotations
 
 import pytest
+from pooldrift_slack.settings import DEFAULT_API_URL, load_slack_settings, secret
 
-from bot.settings import DEFAULT_API_URL, load_slack_settings, secret
 from pooldrift.errors import ConfigurationError
 
 

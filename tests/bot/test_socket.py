@@ -10,9 +10,9 @@ import sys
 from typing import Any
 
 import pytest
+from pooldrift_slack.settings import load_slack_settings
+from pooldrift_slack.socket import build_handler, check_socket_settings, main, serve
 
-from bot.settings import load_slack_settings
-from bot.socket import build_handler, check_socket_settings, main, serve
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings
 from pooldrift.emulator import EmulatorServer
@@ -25,7 +25,7 @@ from tests.helpers import subprocess_env
 
 def test_without_socket_it_points_to_pooldrift_server() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from bot.socket import main; sys.exit(main())"],
+        [sys.executable, "-c", "import sys; from pooldrift_slack.socket import main; sys.exit(main())"],
         capture_output=True,
         text=True,
         env=subprocess_env(),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pooldrift_slack.words import describe, refused, timed_out, unexpected
 
-from bot.words import describe, refused, timed_out, unexpected
 from pooldrift import errors as e
 
 WHERE: dict[str, str] = {"project_id": "0" * 32, "region": "cn-north-4"}

@@ -8,6 +8,8 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from pooldrift_mcp.auth import HttpConfig, StaticTokenVerifier, is_loopback
+from pooldrift_mcp.http import create_app
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -16,15 +18,13 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings
 from pooldrift.emulator import EmulatorServer
 from pooldrift.errors import ConfigurationError
-from server.auth import HttpConfig, StaticTokenVerifier, is_loopback
-from server.http import create_app
 from tests.server.support import check_drift, serving
 
 TOKEN = "in-process-token-0123456789"
 
 
 class FakeSlack:
-    """Stands in for bot.http.slack_routes: records which client each request got."""
+    """Stands in for pooldrift_slack.http.slack_routes: records which client each request got."""
 
     def __init__(self) -> None:
         self.clients: list[WorkspaceClient] = []

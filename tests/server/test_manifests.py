@@ -16,7 +16,7 @@ from pooldrift.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests" / "mcp"
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PYPROJECT = tomllib.loads((ROOT / "server" / "pyproject.toml").read_text())
 SECRETS = {"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN"}
 
 
@@ -73,8 +73,8 @@ def test_server_json_follows_the_registry_format() -> None:
 def test_stdio_client_configs_run_pooldrift_mcp_with_known_variables(name: str, key: str) -> None:
     entry = load(name)[key]["pooldrift"]
     command = [entry["command"], *entry["args"]]
-    assert command == ["uvx", "--from", PYPROJECT["project"]["name"], "pooldrift-mcp"]
-    assert PYPROJECT["project"]["scripts"]["pooldrift-mcp"] == "server.stdio:main"
+    assert command == ["uvx", PYPROJECT["project"]["name"]]  # the distribution runs its namesake script
+    assert PYPROJECT["project"]["scripts"]["pooldrift-mcp"] == "pooldrift_mcp.stdio:main"
     assert {"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"} <= set(entry["env"]) <= settings_env_names()
     assert entry.get("type", "stdio") == "stdio"
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from pooldrift_mcp.models import DriftKind
+from pooldrift_mcp.tools import build_server
 
 from pooldrift.config import Settings
 from pooldrift.emulator import EmulatorServer, Pool
 from pooldrift.models import InconsistentType
-from server.models import DriftKind
-from server.tools import build_server
 from tests.server.support import check_drift, check_listing
 
 UNKNOWN_ID = "a130ab3a-72bf-4b71-baa9-af4987c8e338"

@@ -52,7 +52,7 @@ def create_app(
     *,
     slack_routes: Callable[[Callable[[], WorkspaceClient]], Sequence[BaseRoute]] | None = None,
 ) -> Starlette:
-    """The whole HTTP service. ``slack_routes`` (default ``bot.http.slack_routes``) gets a
+    """The whole HTTP service. ``slack_routes`` (default ``pooldrift_slack.http.slack_routes``) gets a
     function returning the shared client, and returns the Slack route(s) to mount."""
     config = config or HttpConfig()
     config.check()
@@ -122,13 +122,13 @@ def _slack(
     get_client: Callable[[], WorkspaceClient],
     closers: list[Callable[[], Awaitable[None]]],
 ) -> list[BaseRoute]:
-    """``POST /slack/events`` beside /mcp when SLACK_SIGNING_SECRET is set (bot.http decides)."""
+    """``POST /slack/events`` beside /mcp when SLACK_SIGNING_SECRET is set (pooldrift_slack.http decides)."""
     if slack_routes is None:
         if not os.environ.get("SLACK_SIGNING_SECRET"):
-            return []  # without importing bot.http: Bolt and slack_sdk cost ~20 MB of RSS
-        from bot.http import slack_routes as routes_for
-        from bot.retries import open_seen_store
-        from bot.settings import load_slack_settings, secret
+            return []  # without importing pooldrift_slack.http: Bolt and slack_sdk cost ~20 MB of RSS
+        from pooldrift_slack.http import slack_routes as routes_for
+        from pooldrift_slack.retries import open_seen_store
+        from pooldrift_slack.settings import load_slack_settings, secret
 
         slack_settings = load_slack_settings()
         seen = open_seen_store(secret(slack_settings.redis_url))  # Redis when configured

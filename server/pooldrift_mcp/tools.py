@@ -1,7 +1,7 @@
 """The MCP tools: ``pool_inconsistency`` and ``list_desktop_pools``, and the server that holds them.
 
 Each tool is thin: validate, one client call, wrap the result model. API code lives in
-``pooldrift.client``; error wording in ``server.errors``.
+``pooldrift.client``; error wording in ``pooldrift_mcp.errors``.
 """
 
 from __future__ import annotations
