@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 if TYPE_CHECKING:
     from .client import WorkspaceClient
@@ -22,9 +23,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    # lazy, so that `import pooldrift.emulator` or the CLI's --help stay fast
+    # lazy (PEP 562): `import pooldrift.emulator`, `pooldrift --help` and the MCP server's start
+    # need none of the client's imports (httpx2, pydantic models), which cost ~150 ms
     if name in _LAZY:
-        from importlib import import_module
-
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

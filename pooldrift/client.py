@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar, overload
 
@@ -17,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from .config import Settings, load_settings, with_overrides
 from .errors import (
     AmbiguousPoolError,
+    InvalidInputError,
     MalformedResponseError,
     PooldriftError,
     PoolNotFoundError,
@@ -46,13 +48,43 @@ from .validation import (
     validate_region,
 )
 
-__all__ = ["DesktopPools", "ScanEntry", "WorkspaceClient", "gather_all"]
+__all__ = ["DesktopPools", "ScanEntry", "Shared", "WorkspaceClient", "gather_all"]
 
 _POOL_PAGE = 1000
 _DESKTOP_PAGE = 100
 _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
 _U = TypeVar("_U")
+
+
+@dataclass(eq=False)
+class Shared:
+    """What a client and all its ``with_options`` views share: settings, the HTTP plumbing
+    (connections, limits, budget, coalescing) and the project ids IAM returned. The client that
+    made it closes it; a view never does."""
+
+    settings: Settings
+    fetcher: Fetcher
+    #: project ids from IAM per (IAM endpoint, region); a lookup under way is shared, so
+    #: concurrent callers make one request and all get its answer or its failure at once
+    projects: dict[tuple[str, str], asyncio.Future[str]] = field(default_factory=dict)
+
+    async def project_id(self, key: tuple[str, str], lookup: Callable[[], Awaitable[str]]) -> str:
+        future = self.projects.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self.projects[key] = future
+            try:
+                future.set_result(await lookup())
+            except BaseException as exc:
+                del self.projects[key]  # the next caller asks again
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: no "never retrieved" noise when nobody waited
+                raise
+        return await asyncio.shield(future)
 
 
 class WorkspaceClient:
@@ -69,18 +101,32 @@ class WorkspaceClient:
         http_client: httpx2.AsyncClient | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
+        shared: Shared | None = None,
+        region: str | None = None,
+        project_id: str | None = None,
         **overrides: Any,
     ) -> None:
+        """A client from ``settings`` (default: the environment; ``region``, ``project_id`` and
+        ``overrides`` replace values of it). With ``shared`` it is a view instead: it borrows
+        that state and only ``region`` and ``project_id`` (None: looked up) are its own."""
+        if shared is not None:
+            if settings is not None or http_client or transport or clock or overrides:
+                raise TypeError("a view takes its settings and connections from `shared`")
+            self._owner = False
+            self._shared = shared
+            self._region = region or shared.settings.region
+            self._project_id = project_id
+            return
+        named = {"region": region, "project_id": project_id}
+        values = {k: v for k, v in {**overrides, **named}.items() if v is not None}
         if settings is None:
-            settings = load_settings(**overrides)
-        elif overrides:
-            settings = with_overrides(settings, **overrides)
+            settings = load_settings(**values)
+        elif values:
+            settings = with_overrides(settings, **values)
         settings.check_credentials()
-        self._settings = settings
-        self._fetcher = Fetcher(settings, http_client=http_client, transport=transport, clock=clock)
-        #: project ids looked up through IAM, per (IAM endpoint, region); shared by views
-        self._projects: dict[tuple[str, str], str] = {}
-        self._project_lock = asyncio.Lock()
+        fetcher = Fetcher(settings, http_client=http_client, transport=transport, clock=clock)
+        self._owner = True
+        self._shared = Shared(settings, fetcher)
         self._region = settings.region
         self._project_id = settings.project_id
 
@@ -93,29 +139,27 @@ class WorkspaceClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._fetcher.aclose()
+        """Close the connections, if this client made them; closing a view closes nothing."""
+        if self._owner:
+            await self._shared.fetcher.aclose()
 
     def __repr__(self) -> str:
         return f"WorkspaceClient(region={self._region!r}, project_id={self._project_id!r})"
 
     def with_options(self, *, region: str | None = None, project_id: str | None = None) -> Self:
         """A view of this client for another region or project, sharing its connections."""
-        view = object.__new__(type(self))
-        view._settings = self._settings
-        view._fetcher = self._fetcher
-        view._projects = self._projects
-        view._project_lock = self._project_lock
-        view._region = validate_region(region) if region else self._region
+        region = validate_region(region) if region else self._region
         if project_id:
-            view._project_id = validate_project_id(project_id.strip())
+            project: str | None = validate_project_id(project_id.strip())
+        elif region == self._region:
+            project = self._project_id
         else:
-            # a project id configured for one region means nothing in another
-            view._project_id = self._project_id if view._region == self._region else None
-        return view
+            project = None  # a project id configured for one region means nothing in another
+        return type(self)(shared=self._shared, region=region, project_id=project)
 
     @property
     def settings(self) -> Settings:
-        return self._settings
+        return self._shared.settings
 
     @property
     def region(self) -> str:
@@ -127,17 +171,12 @@ class WorkspaceClient:
         """The configured project id, or the region's one from IAM (looked up once)."""
         if self._project_id:
             return self._project_id
-        key = (self._settings.iam_base(self._region), self._region)
-        if key in self._projects:
-            return self._projects[key]
-        async with self._project_lock:
-            if key not in self._projects:
-                self._projects[key] = await self._lookup_project()
-        return self._projects[key]
+        key = (self.settings.iam_base(self._region), self._region)
+        return await self._shared.project_id(key, self._lookup_project)
 
     async def _lookup_project(self) -> str:
-        url = f"{self._settings.iam_base(self._region)}/v3/projects"
-        data, _ = await self._fetcher.get_json(url, params={"name": self._region})
+        url = f"{self.settings.iam_base(self._region)}/v3/projects"
+        data, _ = await self._shared.fetcher.get_json(url, params={"name": self._region})
         projects = data.get("projects") if isinstance(data, dict) else None
         if not isinstance(projects, list):
             raise ProjectLookupError("IAM answered the project lookup without a project list")
@@ -159,7 +198,7 @@ class WorkspaceClient:
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}/inconsistent-statics"
-        data, request_id = await self._fetcher.get_json(url, project=project)
+        data, request_id = await self._shared.fetcher.get_json(url, project=project)
         counts = self._parse(InconsistentStatics, data, request_id)
         return DriftReport(
             pool_id=pool_id,
@@ -174,7 +213,7 @@ class WorkspaceClient:
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}"
-        data, request_id = await self._fetcher.get_json(url, project=project)
+        data, request_id = await self._shared.fetcher.get_json(url, project=project)
         if isinstance(data, dict) and isinstance(data.get("desktop_pool"), dict):
             data = data["desktop_pool"]
         return self._parse(DesktopPool, data, request_id)
@@ -191,7 +230,7 @@ class WorkspaceClient:
         while True:
             limit = _POOL_PAGE if max_items is None else min(_POOL_PAGE, max_items - len(pools))
             page_params = {**params, "offset": str(len(pools)), "limit": str(limit)}
-            data, request_id = await self._fetcher.get_json(url, params=page_params, project=project)
+            data, request_id = await self._shared.fetcher.get_json(url, params=page_params, project=project)
             page = self._parse(PoolList, data, request_id)
             total = page.total_count
             pools.extend(page.desktop_pools)
@@ -214,8 +253,6 @@ class WorkspaceClient:
             try:
                 kind = InconsistentType.parse(str(inconsistent_type))
             except ValueError:
-                from .errors import InvalidInputError
-
                 raise InvalidInputError(
                     f"unknown inconsistent type {shown(str(inconsistent_type))}; one of "
                     + ", ".join(k.value for k in InconsistentType),
@@ -230,7 +267,7 @@ class WorkspaceClient:
             params = {"offset": str(len(desktops)), "limit": str(limit)}
             if kind is not None:
                 params["inconsistent_type"] = kind.value
-            data, request_id = await self._fetcher.get_json(url, params=params, project=project)
+            data, request_id = await self._shared.fetcher.get_json(url, params=params, project=project)
             page = self._parse(PoolDesktopPage, data, request_id)
             total = page.total_count
             desktops.extend(page.pool_desktops)
@@ -325,7 +362,7 @@ class WorkspaceClient:
     # -- plumbing --------------------------------------------------------------------------
 
     def _base(self) -> str:
-        return self._settings.workspace_endpoint(self._region)
+        return self.settings.workspace_endpoint(self._region)
 
     @staticmethod
     def _parse(model: type[_M], data: Any, request_id: str | None) -> _M:

@@ -1,4 +1,5 @@
-"""Settings: argument, then environment (the vendor SDK's names where it has them), then default.
+"""Settings: argument, then environment (the vendor SDK's names where it has them), then a
+secret file, then default. ``load`` is the one way every front reads its settings model.
 
 Secrets are ``SecretStr``: their repr is masked, and nothing here formats their value.
 """
@@ -6,9 +7,11 @@ Secrets are ``SecretStr``: their repr is masked, and nothing here formats their 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+import httpx2
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigurationError
@@ -29,12 +32,51 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
-class Settings(BaseSettings):
-    """Everything the client needs; build with ``Settings()`` to read the environment."""
+class PooldriftSettings(BaseSettings):
+    """The base of every settings model (client, MCP server, Slack, logging): variables named
+    by their aliases, unknown ones ignored. Build them with ``load``."""
 
     model_config = SettingsConfigDict(
         env_prefix="", extra="ignore", populate_by_name=True, validate_default=True
     )
+
+
+class _Sources(BaseSettings):
+    """Where settings come from besides the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    secrets_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("POOLDRIFT_SECRETS_DIR"),
+        description="A folder of files named like the variables (a Kubernetes secret volume); "
+        "a variable that is set wins over its file.",
+    )  # fmt: skip
+
+
+_S = TypeVar("_S", bound=BaseSettings)
+
+
+def load(model: type[_S], /, *, what: str = "configuration", **overrides: Any) -> _S:
+    """``model`` from explicit overrides, the environment and secret files, in that order.
+
+    A bad value is a ``ConfigurationError`` that names the variable but never echoes its value.
+    """
+    values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        secrets_dir = _Sources().secrets_dir
+        if secrets_dir is not None and not secrets_dir.is_dir():
+            raise ConfigurationError(f"POOLDRIFT_SECRETS_DIR is not a folder: {str(secrets_dir)[:80]!r}")
+        return model(**values, _secrets_dir=secrets_dir)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigurationError(f"invalid {what}: {problems}") from None
+
+
+class Settings(PooldriftSettings):
+    """Everything the client needs; build with ``load_settings()``."""
 
     access_key: SecretStr | None = Field(default=None, validation_alias=_env("HUAWEICLOUD_SDK_AK"))
     secret_key: SecretStr | None = Field(default=None, validation_alias=_env("HUAWEICLOUD_SDK_SK"))
@@ -123,8 +165,6 @@ class Settings(BaseSettings):
         problem = "an endpoint must look like https://host[:port][/path]"
         if not _ENDPOINT.match(value):
             raise ValueError(problem)
-        import httpx2
-
         try:
             url = httpx2.URL(value)
             port = url.port
@@ -164,28 +204,15 @@ class Settings(BaseSettings):
             )
 
 
-def load_settings(**overrides: object) -> Settings:
-    """``Settings`` from the environment, with explicit overrides; errors become ours."""
-    return _validated({k: v for k, v in overrides.items() if v is not None})
+def load_settings(**overrides: Any) -> Settings:
+    """The client's ``Settings`` from overrides, the environment and secret files."""
+    return load(Settings, **overrides)
 
 
-def with_overrides(settings: Settings, **overrides: object) -> Settings:
+def with_overrides(settings: Settings, **overrides: Any) -> Settings:
     """A copy of ``settings`` with some values replaced, validated like the originals."""
     values = {k: v for k, v in overrides.items() if v is not None}
-    return _validated({**settings.model_dump(), **values}) if values else settings
-
-
-def _validated(values: dict[str, Any]) -> Settings:
-    from pydantic import ValidationError
-
-    try:
-        return Settings(**values)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False)
-        )
-        raise ConfigurationError(f"invalid configuration: {problems}") from None
+    return load(Settings, **{**settings.model_dump(), **values}) if values else settings
 
 
 def check_region(region: str) -> str:

@@ -21,6 +21,10 @@
             │   └── BudgetExhaustedError  our own POOLDRIFT_REQUESTS_PER_MINUTE is spent
             └── ServerError               5xx
 
+Each class classifies itself: ``outcome`` is the stable label that metrics and audit lines
+of every front share, and ``retryable`` says whether the client may try the call again. The
+fronts only word errors; they never re-derive what one means.
+
 Messages never contain credentials: only ids, codes and upstream text.
 """
 
@@ -28,12 +32,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
 
 import httpx2
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",
+    "OUTCOMES",
     "STATISTICS_ACTION",
     "APIConnectionError",
     "APIError",
@@ -55,6 +63,7 @@ __all__ = [
     "ProjectLookupError",
     "RateLimitError",
     "ServerError",
+    "parse_retry_after",
     "status_error_from_response",
 ]
 
@@ -69,6 +78,11 @@ DEFAULT_RETRY_AFTER = 5.0
 class PooldriftError(Exception):
     """Base of every pooldrift error; ``message`` is meant for a person."""
 
+    #: the stable label of this kind of failure (metrics, audit lines, logs)
+    outcome: ClassVar[str] = "error"
+    #: whether the same call may succeed if tried again (the client's retry policy asks this)
+    retryable: bool = False
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -77,13 +91,19 @@ class PooldriftError(Exception):
 class ConfigurationError(PooldriftError):
     """Settings are missing or invalid (credentials, region, endpoint)."""
 
+    outcome = "configuration"
+
 
 class ProjectLookupError(ConfigurationError):
     """The IAM project lookup for a region found no project, or several."""
 
+    outcome = "project_lookup"
+
 
 class InvalidInputError(PooldriftError, ValueError):
     """An argument was refused before any request was sent."""
+
+    outcome = "invalid_input"
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
@@ -92,6 +112,8 @@ class InvalidInputError(PooldriftError, ValueError):
 
 class PoolLookupError(PooldriftError):
     """A pool reference (a name) did not resolve to exactly one pool."""
+
+    outcome = "pool_not_found"
 
     def __init__(self, message: str, *, ref: str, candidates: list[tuple[str, str]]) -> None:
         super().__init__(message)
@@ -114,9 +136,14 @@ class PoolNotFoundError(PoolLookupError):
 class AmbiguousPoolError(PoolLookupError):
     """Several pools have that name; use an id."""
 
+    outcome = "ambiguous_pool"
+
 
 class APIConnectionError(PooldriftError):
     """The API could not be reached, or the connection broke mid-answer."""
+
+    outcome = "unreachable"
+    retryable = True
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         super().__init__(message)
@@ -126,9 +153,13 @@ class APIConnectionError(PooldriftError):
 class APITimeoutError(APIConnectionError):
     """An attempt or the overall deadline ran out."""
 
+    outcome = "timeout"
+
 
 class APIError(PooldriftError):
     """The API answered; ``status_code`` and ``request_id`` say with what."""
+
+    outcome = "upstream_error"
 
     def __init__(
         self,
@@ -153,6 +184,9 @@ class APIError(PooldriftError):
 class MalformedResponseError(APIError):
     """A successful status with a body that is not the documented JSON."""
 
+    outcome = "malformed_response"
+    retryable = True  # a truncated or garbled body is usually a one-off
+
 
 class APIStatusError(APIError):
     """A non-2xx answer."""
@@ -161,25 +195,38 @@ class APIStatusError(APIError):
 class BadRequestError(APIStatusError):
     """400: the API could not understand the request."""
 
+    outcome = "bad_request"
+
 
 class AuthenticationError(APIStatusError):
     """401: the key pair, token or signature was rejected (or the clock is off)."""
+
+    outcome = "unauthenticated"
 
 
 class PermissionDeniedError(APIStatusError):
     """403: authenticated, but not allowed (IAM policy)."""
 
+    outcome = "permission_denied"
+
 
 class NotFoundError(APIStatusError):
     """404: no such pool or project."""
+
+    outcome = "not_found"
 
 
 class ConflictError(APIStatusError):
     """409: the resource is busy with a conflicting operation."""
 
+    outcome = "conflict"
+
 
 class RateLimitError(APIStatusError):
     """429: throttled; ``retry_after`` is the server's advice in seconds, when given."""
+
+    outcome = "throttled"
+    retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -195,6 +242,9 @@ class RateLimitError(APIStatusError):
 class BudgetExhaustedError(RateLimitError):
     """pooldrift's own requests-per-minute budget is spent (no request was sent)."""
 
+    outcome = "budget_exhausted"
+    retryable = False  # raised only when waiting for the budget would outlive the deadline
+
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(
             message, retry_after=retry_after, status_code=429, request_id=None, error_code="POOLDRIFT.BUDGET"
@@ -202,7 +252,16 @@ class BudgetExhaustedError(RateLimitError):
 
 
 class ServerError(APIStatusError):
-    """5xx: the service failed; usually worth retrying later."""
+    """5xx: the service failed; 500, 502, 503 and 504 are worth trying again."""
+
+    outcome = "server_error"
+
+    def __init__(self, message: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retryable = self.status_code in _RETRY_STATUSES  # a 501 or 505 will not change its mind
+
+
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
@@ -220,12 +279,11 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
-    from datetime import UTC, datetime
-    from email.utils import parsedate_to_datetime
-
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -265,8 +323,6 @@ def _body_snippet(response: httpx2.Response) -> str:
     """A short, single-line hint of a non-JSON body (an HTML error page, say)."""
     text = response.content[:2000].decode("utf-8", "replace")
     if "<" in text and ">" in text:
-        import re
-
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
         text = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
     return " ".join(text.split())[:120]
@@ -287,3 +343,17 @@ def status_error_from_response(response: httpx2.Response) -> APIStatusError:
     if cls is RateLimitError:
         kw["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
     return cls(message, **kw)
+
+
+def _outcomes() -> dict[str, type[PooldriftError]]:
+    found: dict[str, type[PooldriftError]] = {}
+    pending: list[type[PooldriftError]] = [PooldriftError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.outcome, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+#: every outcome label an error can carry, with the (first) class that carries it
+OUTCOMES: dict[str, type[PooldriftError]] = _outcomes()

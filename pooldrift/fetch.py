@@ -1,5 +1,8 @@
 """``Fetcher``: everything below the Workspace API — one connection pool, limits (in flight,
 per minute), coalescing of identical GETs, retries within one deadline, typed errors.
+
+Whether to try again is the error's own call (``PooldriftError.retryable``); ``retry_policy``
+adds the server's ``Retry-After`` advice, in the shape of stamina's ``on=`` hook.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ import urllib.request
 from typing import Any
 
 import httpx2
+import stamina
 
-from . import __version__
 from .budget import open_budget
 from .config import Settings
 from .errors import (
@@ -20,17 +23,16 @@ from .errors import (
     APITimeoutError,
     MalformedResponseError,
     PooldriftError,
-    RateLimitError,
-    ServerError,
     status_error_from_response,
 )
 from .signing import AKSKAuth, Clock, TokenAuth
+from .transport import AiohttpTransport
+from .version import __version__
 
-__all__ = ["Answer", "Fetcher"]
+__all__ = ["Answer", "Fetcher", "retry_policy"]
 
 log = logging.getLogger("pooldrift.client")
 
-_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _MAX_RECENT = 1024
 #: (json, X-Request-Id)
 Answer = tuple[Any, str | None]
@@ -115,34 +117,18 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settings.deadline
         headers = {"X-Project-Id": project} if project else None
-        last: list[PooldriftError] = []
 
-        def backoff(exc: Exception) -> bool | float:
-            retryable = isinstance(exc, (APIConnectionError, MalformedResponseError)) or (
-                isinstance(exc, (RateLimitError, ServerError)) and exc.status_code in _RETRY_STATUSES | {429}
-            )
-            if not retryable:
-                return False
-            advice = getattr(exc, "retry_after", None)
-            if advice is not None:
-                if loop.time() + advice >= deadline:
-                    return False  # waiting would outlive the deadline: say so now
-                return float(advice)
-            return True
+        def within_deadline(exc: Exception) -> bool | float:
+            decision = retry_policy(exc)
+            if decision is not True and decision is not False and loop.time() + decision >= deadline:
+                return False  # waiting as advised would outlive the deadline: say so now
+            return decision
 
+        last: PooldriftError | None = None
         try:
             async with asyncio.timeout_at(deadline):
-                # The first attempt runs bare: entering stamina costs about as much as signing.
-                # A failure is replayed into it below, so it decides (and waits) as if it had
-                # made that attempt itself: same attempts, backoff, Retry-After and hooks.
-                try:
-                    return await self._attempt(url, params, headers, deadline)
-                except PooldriftError as exc:
-                    last[:] = [exc]
-                import stamina
-
                 async for attempt in stamina.retry_context(
-                    on=backoff,
+                    on=within_deadline,
                     attempts=settings.max_attempts,
                     timeout=settings.deadline,
                     wait_initial=settings.backoff_initial,
@@ -150,20 +136,19 @@ class Fetcher:
                     wait_jitter=settings.backoff_initial,
                 ):
                     with attempt:
-                        if attempt.num == 1:
-                            raise last[0]
                         try:
                             return await self._attempt(url, params, headers, deadline)
                         except PooldriftError as exc:
-                            last[:] = [exc]
+                            last = exc
                             raise
         except TimeoutError:
-            if last:
-                raise last[0] from None
+            # the deadline cut an attempt or a wait short: the last answer says more than "timeout"
+            if last is not None:
+                raise last from None
             raise APITimeoutError(
                 f"no answer within the {settings.deadline:g} s deadline from {_host(url)}"
             ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise AssertionError("unreachable")  # pragma: no cover - stamina re-raises the last failure
 
     async def _attempt(
         self, url: str, params: dict[str, str] | None, headers: dict[str, str] | None, deadline: float
@@ -206,6 +191,15 @@ class Fetcher:
             ) from None
 
 
+def retry_policy(exc: Exception) -> bool | float:
+    """stamina's ``on=`` hook: False to give up, True to back off and retry, or the seconds the
+    server asked us to wait (``Retry-After``) before retrying."""
+    if not isinstance(exc, PooldriftError) or not exc.retryable:
+        return False
+    advice: float | None = getattr(exc, "retry_after", None)
+    return advice if advice is not None else True
+
+
 def _auth(settings: Settings, clock: Clock | None) -> httpx2.Auth:
     if settings.auth_token is not None:
         return TokenAuth(settings.auth_token)
@@ -223,8 +217,6 @@ def _http_client(
     if transport is None and settings.http_transport == "aiohttp" and not urllib.request.getproxies():
         # aiohttp under httpx2's API: a third off each request (docs/performance.md).
         # With a proxy configured, httpx2's own transport (which honours it) stays.
-        from .transport import AiohttpTransport
-
         transport = AiohttpTransport(limits=limits)
     return httpx2.AsyncClient(
         auth=auth,
