@@ -5,10 +5,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench install clean
+.PHONY: demo test lint fmt bench install clean deploy-lint
 
 SOURCES := pooldrift server/pooldrift_mcp bot/pooldrift_slack
 LINTED  := $(SOURCES) tests benchmarks
+
+# deploy-lint: its own virtualenv (see requirements-deploy-lint.txt); manifests checked offline
+# against one Kubernetes version's schemas (shipped in kubernetes-validate)
+DEPLOY_VENV   := .venv-deploy
+DEPLOY_BIN    := $(DEPLOY_VENV)/bin
+DEPLOY_STAMP  := $(DEPLOY_VENV)/.installed
+K8S_VERSION   ?= 1.33.0
+K8S_MANIFESTS := $(filter-out manifests/k8s/kustomization.yaml,$(wildcard manifests/k8s/*.yaml))
 
 $(STAMP): pyproject.toml server/pyproject.toml bot/pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -35,6 +43,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
+$(DEPLOY_STAMP): requirements-deploy-lint.txt
+	@test -x $(DEPLOY_BIN)/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	@$(DEPLOY_BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy-lint.txt
+	@touch $@
+
+deploy-lint: $(DEPLOY_STAMP)
+	$(DEPLOY_BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(K8S_VERSION) $(K8S_MANIFESTS)
+	$(DEPLOY_BIN)/hadolint --failure-threshold info Dockerfile
+	$(DEPLOY_BIN)/checkov --quiet --compact --skip-download --framework kubernetes dockerfile \
+	  -f Dockerfile $(K8S_MANIFESTS)
+
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix $(LINTED)
 	$(BIN)/ruff format $(LINTED)
@@ -45,4 +64,4 @@ bench: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build
+	rm -rf $(VENV) $(DEPLOY_VENV) .pytest_cache .mypy_cache .ruff_cache dist build
