@@ -60,7 +60,7 @@ dist-check: dist
 
 # a Claude Desktop / VS Code / Cursor entry running this checkout's pooldrift-mcp
 mcp-config: $(STAMP)
-	@$(BIN)/python scripts/mcp_config.py
+	@$(BIN)/python scripts/mcp_config.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

@@ -29,6 +29,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from pooldrift.emulator.config import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the development venv: uv, uvx, check-wheel-contents, mcp
 VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -40,10 +42,7 @@ SDIST_NEEDS = (
     "bot/pooldrift_slack/__init__.py", "manifests/mcp/server.json", "scripts/check_dist.py",
 )  # fmt: skip
 #: the emulator's documented demo pair (docs/emulator.md)
-DEMO_KEYS = {
-    "HUAWEICLOUD_SDK_AK": "PDEMOAK0000000000000",
-    "HUAWEICLOUD_SDK_SK": "pooldrift-demo-secret-not-for-production",
-}
+DEMO_KEYS = {"HUAWEICLOUD_SDK_AK": DEMO_ACCESS_KEY, "HUAWEICLOUD_SDK_SK": DEMO_SECRET_KEY}
 
 
 class Failed(Exception):
