@@ -5,10 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench install clean deploy-lint
+.PHONY: demo test lint fmt bench install clean deploy-lint dist dist-check mcp-config
 
 SOURCES := pooldrift server/pooldrift_mcp bot/pooldrift_slack
-LINTED  := $(SOURCES) tests benchmarks
+LINTED  := $(SOURCES) tests benchmarks scripts
 
 # deploy-lint: its own virtualenv (see requirements-deploy-lint.txt); manifests checked offline
 # against one Kubernetes version's schemas (shipped in kubernetes-validate)
@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
 
 $(DEPLOY_STAMP): requirements-deploy-lint.txt
 	@test -x $(DEPLOY_BIN)/python || $(PYTHON) -m venv $(DEPLOY_VENV)
@@ -62,6 +63,23 @@ bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do \
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; echo; \
 	done
+
+# the three distributions (wheel and sdist each; each wheel built from its sdist) into dist/,
+# then what they hold; dist-check installs them as a user would (see scripts/check_dist.py)
+dist: $(STAMP)
+	@rm -rf dist
+	@for project in . server bot; do \
+	  $(BIN)/uv build --quiet --no-config --build-constraint constraints.txt --out-dir dist $$project \
+	    || exit 1; \
+	done
+	$(BIN)/python scripts/check_dist.py --contents-only
+
+dist-check: dist
+	$(BIN)/python scripts/check_dist.py
+
+# a Claude Desktop / VS Code / Cursor entry running this checkout's pooldrift-mcp
+mcp-config: $(STAMP)
+	@$(BIN)/python scripts/mcp_config.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) .pytest_cache .mypy_cache .ruff_cache dist build
