@@ -18,6 +18,7 @@ from .errors import ConfigurationError, InvalidInputError, PooldriftError
 if TYPE_CHECKING:
     from .client import DesktopPools, ScanEntry, WorkspaceClient
     from .models import DriftReport, PoolDesktops
+    from .regions import Region
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 
@@ -109,6 +110,13 @@ def render_desktops(found: PoolDesktops) -> str:
     return f"{out}\n\n{found.total_count} desktops{more}"
 
 
+def render_regions(rows: Sequence[Region], default: str) -> str:
+    table_rows = [
+        (r.id + (" (default)" if r.id == default else ""), r.workspace_endpoint, r.iam_endpoint) for r in rows
+    ]
+    return table(("Region", "Workspace endpoint", "IAM endpoint (project lookup)"), table_rows)
+
+
 def _dump(value: Any) -> str:
     from pydantic import BaseModel, TypeAdapter
 
@@ -158,6 +166,28 @@ async def _desktops(args: argparse.Namespace) -> int:
         else:
             found = await client.list_pool_desktops(pool.id, args.type, max_items=args.limit)
     print(_dump(found) if args.json else render_desktops(found))
+    return EXIT_OK
+
+
+def _regions(args: argparse.Namespace) -> int:
+    import os
+
+    from .regions import DEFAULT_REGION, REGIONS
+
+    if args.json:
+        rows = [
+            {"region": r.id, "workspace_endpoint": r.workspace_endpoint, "iam_endpoint": r.iam_endpoint}
+            for r in REGIONS.values()
+        ]
+        print(_dump(rows))
+        return EXIT_OK
+    print(render_regions(list(REGIONS.values()), DEFAULT_REGION))
+    for name, what in (
+        ("POOLDRIFT_ENDPOINT", "Workspace and IAM calls"),
+        ("HUAWEICLOUD_SDK_IAM_ENDPOINT", "IAM calls"),
+    ):
+        if os.environ.get(name, "").strip():
+            print(f"\n{name} is set: {what} go to it instead of the endpoints above.")
     return EXIT_OK
 
 
@@ -214,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     desktops.add_argument("--all", action="store_true", help="include desktops that are in line")
     desktops.add_argument("--limit", type=int, default=100, help="at most this many desktops (100)")
     desktops.set_defaults(run=_desktops)
+
+    regions = sub.add_parser(
+        "regions",
+        help="the known regions and where each one's calls go",
+        description="Each region pooldrift knows, with its Workspace endpoint and the IAM endpoint "
+        "of its project lookup (the vendor SDK's tables).",
+    )
+    regions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    regions.set_defaults(sync=_regions)
 
     sub.add_parser(
         "emulator",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import KNOWN_REGIONS
+from .. import regions
 from ..models import InconsistentType
 from .config import EmulatorConfig
 from .data import EmulatorData, drift_of
@@ -61,7 +61,7 @@ def _bool(query: Query, name: str) -> bool | None:
 def list_projects(config: EmulatorConfig, query: Query) -> Answer:
     """IAM ``GET /v3/projects?name=REGION``: the one project, named after the region asked."""
     name = _one(query, "name")
-    if name is not None and name not in KNOWN_REGIONS:
+    if name is not None and not regions.is_known(name):
         return 200, {"projects": [], "links": {"self": "/v3/projects"}}
     project = {
         "id": config.project_id,
