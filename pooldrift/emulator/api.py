@@ -176,7 +176,6 @@ def _pool_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _desktop_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
-    body["metadata"] = shape.metadata(body["metadata"])
     return shape.sparse(body, "inconsistent_types", "data_volumes", "user_list", "user_name", "task_status")
 
 

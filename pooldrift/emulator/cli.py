@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument(
         "--nulls",
         action="store_true",
-        help="send null for empty lists, totals and unreported counts, and a number in metadata",
+        help="send null for empty lists and strings, totals and unreported counts",
     )
     shape.add_argument(
         "--unreported",

@@ -30,7 +30,7 @@ class ShapeSettings:
     api_version: str = "current"
     #: How ``name`` matches pool names: substring or whole name, ignoring case (``i…``) or not.
     name_filter: str = "icontains"
-    #: Send ``null`` for empty lists, unreported counts and totals, and a number in metadata.
+    #: Send ``null`` for empty lists and strings, unreported counts and totals.
     nulls: bool = False
     #: Counts the statics answer does not report (besides the legacy version's).
     unreported: tuple[str, ...] = field(default_factory=tuple)
@@ -104,12 +104,6 @@ class Shape:
             if key in body and (key == "total_count" or body[key] in ([], {}, "")):
                 body[key] = None
         return body
-
-    def metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
-        """With ``nulls``: the bitness as a number, as loosely typed answers carry it."""
-        if self.settings.nulls and "os_bit" in metadata:
-            return {**metadata, "os_bit": int(metadata["os_bit"])}
-        return metadata
 
 
 def _counts(value: Any) -> tuple[str, ...]:
