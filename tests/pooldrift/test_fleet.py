@@ -28,19 +28,18 @@ async def test_every_pool_worst_first_with_totals(client: WorkspaceClient, emula
         counts = {k.field: entry.report.count(k) for k in InconsistentType}
         assert counts == _statics(emulator, entry.pool_id)
         assert entry.project_id == emulator.project_id and entry.region == "cn-north-4"
-    worst = [
-        (-max(_statics(emulator, p.pool_id).values()), -sum(1 for v in _statics(emulator, p.pool_id).values() if v))
-        for p in found.pools
-    ]
+    counts = [_statics(emulator, p.pool_id).values() for p in found.pools]
+    worst = [(-max(c), -sum(1 for v in c if v)) for c in counts]
     assert worst == sorted(worst), "most drifted desktops first, then most kinds"
     names = [p.pool_name.lower() for p in found.pools if not p.report.drifted]
     assert names == sorted(names)
     totals = found.totals
     assert totals.pools == len(emulator.data.pools) and totals.projects == 1
-    assert totals.drifted_pools == sum(1 for p in emulator.data.pools if any(_statics(emulator, p.id).values()))
+    every = [_statics(emulator, p.id).values() for p in emulator.data.pools]
+    assert totals.drifted_pools == sum(1 for c in every if any(c))
     assert totals.consistent_pools + totals.drifted_pools == totals.pools
     assert totals.desktops == sum(len(emulator.data.desktops_of(p.id)) for p in emulator.data.pools)
-    assert totals.drifted_desktops_at_least == sum(max(_statics(emulator, p.id).values()) for p in emulator.data.pools)
+    assert totals.drifted_desktops_at_least == sum(max(c) for c in every)
     # progress: the total is learnt first, then every pool is counted once
     assert seen[-1] == (totals.pools, totals.pools)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
@@ -83,7 +82,9 @@ async def test_a_failing_project_is_reported_and_sinks_nothing_else(
     assert found.pools == [] and found.totals.failed_projects == 1 and found.totals.pools == 0
 
 
-async def test_the_name_filter_keeps_only_matching_pools(client: WorkspaceClient, emulator: EmulatorServer) -> None:
+async def test_the_name_filter_keeps_only_matching_pools(
+    client: WorkspaceClient, emulator: EmulatorServer
+) -> None:
     found = await scan_fleet(client, name="WIN11")
     expected = {p.id for p in emulator.data.pools if "win11" in p.name.lower()}
     assert {p.pool_id for p in found.pools} == expected and expected
@@ -109,7 +110,9 @@ async def test_hostile_scopes_are_refused_before_any_request(
     assert len(emulator.requests) == 0
 
 
-async def test_drill_down_shows_expected_against_actual(client: WorkspaceClient, emulator: EmulatorServer) -> None:
+async def test_drill_down_shows_expected_against_actual(
+    client: WorkspaceClient, emulator: EmulatorServer
+) -> None:
     pool = emulator.data.pool_named("sales-win11")
     found = await drill_down(client, "sales-win11", limit=1000)
     assert found.pool_id == pool.id and found.project_id == emulator.project_id
@@ -139,7 +142,8 @@ async def test_drill_down_caps_and_filters(client: WorkspaceClient, emulator: Em
     assert len(capped.desktops) == 3 and capped.more_available and (capped.total_count or 0) > 3
     images = await drill_down(client, pool.id, kind="image_id", limit=100)
     assert images.kind is InconsistentType.IMAGE_ID
-    assert {d.desktop_id for d in images.desktops} == {d.desktop_id for d in emulator.data.drifted(pool.id, "IMAGE_ID")}
+    wanted = {d.desktop_id for d in emulator.data.drifted(pool.id, "IMAGE_ID")}
+    assert {d.desktop_id for d in images.desktops} == wanted
     assert all([x.kind for x in d.differences] == [InconsistentType.IMAGE_ID] for d in images.desktops)
     for bad in ({"kind": "colour"}, {"limit": 0}, {"limit": 5000}, {"limit": True}):
         emulator.requests.clear()
