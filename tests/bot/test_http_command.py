@@ -171,12 +171,17 @@ async def test_one_audit_line_per_command(
     await slack.wait_posts("a")
     await slack.wait_posts("c")
     await asyncio.sleep(0.1)
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "pooldrift.audit"]
-    assert sorted(line["outcome"] for line in lines) == ["help", "not_found", "ok"]
+    # the record's fields ride on the log record itself (a JSON formatter makes them keys)
+    lines = [r.__dict__ for r in caplog.records if r.name == "pooldrift.audit"]
+    assert sorted(line["outcome"] for line in lines) == ["help", "ok", "pool_not_found"]
+    assert sorted(line["operation"] for line in lines) == ["check", "check", "help"]
     ok = next(line for line in lines if line["outcome"] == "ok")
     assert ok["team"] == TEAM and ok["channel"] == CHANNEL and ok["user"] == USER
     assert ok["pool"] == "sales-win11" and ok["event"] == "command" and ok["delivered"] is True
     assert ok["latency_ms"] > 0 and ok["request_id"]
+    assert 'pool="sales-win11" outcome="ok"' in next(
+        r.getMessage() for r in caplog.records if r.name == "pooldrift.audit" and r.outcome == "ok"
+    )
 
 
 async def test_an_ambiguous_name_lists_the_ids(

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import pytest
+from pooldrift_slack.deps import Deps
 from pooldrift_slack.settings import load_slack_settings
 from pooldrift_slack.socket import build_handler, check_socket_settings, main, serve
 
@@ -72,13 +73,15 @@ async def test_the_handler_talks_to_slack_api_url(settings: Settings, slack: Fak
         SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url
     )
     async with WorkspaceClient(settings) as client:
-        handler = build_handler(slack_settings, client)
+        handler = build_handler(Deps(settings=slack_settings, get_client=lambda: client))
         assert handler.app.client.base_url == slack.api_url
         assert handler.client.web_client.base_url == slack.api_url
         assert handler.client.app_token == APP_TOKEN
         await handler.client.close()  # type: ignore[no-untyped-call]
     with pytest.raises(ConfigurationError):
-        build_handler(load_slack_settings(SLACK_BOT_TOKEN=BOT_TOKEN), client)
+        build_handler(
+            Deps(settings=load_slack_settings(SLACK_BOT_TOKEN=BOT_TOKEN), get_client=lambda: client)
+        )
 
 
 async def test_a_slash_command_over_socket_mode(
