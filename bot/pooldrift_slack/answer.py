@@ -4,7 +4,6 @@ into words, post exactly once to the ``response_url``, and write the audit recor
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +17,7 @@ from pooldrift.errors import PooldriftError
 from .audit import Audit
 from .blocks import error_message
 from .deps import Deps
+from .drain import CutShort
 from .quiet import library_logger
 from .words import Words, describe, new_ref, stopping, timed_out, unexpected
 
@@ -66,22 +66,16 @@ async def answer(
     request_id: str | None = None
     within = deps.settings.answer_timeout
     await deps.ack_first.wait_turn()
-    bound = asyncio.timeout(within)
     try:
-        async with bound:
-            with deps.in_flight.bounded(bound):
-                payload = await work(deps.get_client())
+        payload = await deps.in_flight.run(work(deps.get_client()), within)
         outcome = "ok"
     except PooldriftError as exc:
         payload, outcome = error_payload(describe(exc)), exc.outcome
         request_id = getattr(exc, "request_id", None)
-    except TimeoutError as exc:
-        if not bound.expired():
-            payload, outcome = _unexpected(exc, audit), "internal_error"
-        elif deps.in_flight.cut_short:
-            payload, outcome = error_payload(stopping()), "shutdown"
-        else:
-            payload, outcome = error_payload(timed_out(within)), "timeout"
+    except CutShort:
+        payload, outcome = error_payload(stopping()), "shutdown"
+    except TimeoutError:
+        payload, outcome = error_payload(timed_out(within)), "timeout"
     except Exception as exc:  # the last resort: still one answer, and a reference to find the log by
         payload, outcome = _unexpected(exc, audit), "internal_error"
     delivered = await post(respond, payload)
