@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
 from .errors import ConfigurationError, InvalidInputError, PooldriftError
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(with --fail-on-drift).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def api_command(name: str, help_: str) -> argparse.ArgumentParser:

@@ -16,11 +16,13 @@ from typing import Any
 import httpx2
 import stamina
 
+from . import metrics
 from .budget import open_budget
 from .config import Settings
 from .errors import (
     APIConnectionError,
     APITimeoutError,
+    BudgetExhaustedError,
     MalformedResponseError,
     PooldriftError,
     status_error_from_response,
@@ -122,6 +124,8 @@ class Fetcher:
             decision = retry_policy(exc)
             if decision is not True and decision is not False and loop.time() + decision >= deadline:
                 return False  # waiting as advised would outlive the deadline: say so now
+            if decision is not False:
+                metrics.UPSTREAM_RETRIES.labels(getattr(exc, "outcome", "error")).inc()
             return decision
 
         last: PooldriftError | None = None
@@ -154,30 +158,48 @@ class Fetcher:
         self, url: str, params: dict[str, str] | None, headers: dict[str, str] | None, deadline: float
     ) -> tuple[Any, str | None]:
         if self._budget is not None:
-            await self._budget.acquire(deadline)
-        started = time.perf_counter()
+            waited = time.perf_counter()
+            try:
+                await self._budget.acquire(deadline)
+            except BudgetExhaustedError:
+                metrics.BUDGET_EXHAUSTED.inc()
+                raise
+            metrics.BUDGET_WAIT_SECONDS.observe(time.perf_counter() - waited)
         async with self._in_flight:
+            metrics.UPSTREAM_IN_FLIGHT.inc()
+            started = time.perf_counter()
+            status = "unreachable"
             try:
                 response = await self._http.get(url, params=params, headers=headers)
+                status = str(response.status_code)
             except httpx2.TimeoutException:
+                status = "timeout"
                 raise APITimeoutError(
                     f"{_host(url)} did not answer within {self._settings.read_timeout:g} s"
                 ) from None
             except httpx2.DecodingError:
+                status = "undecodable"
                 raise MalformedResponseError(
                     f"{_host(url)} sent a body that could not be decoded", status_code=200, request_id=None
                 ) from None
             except httpx2.RequestError as exc:  # connect, read, write, protocol errors
                 raise APIConnectionError(f"could not reach {_host(url)}: {type(exc).__name__}") from None
+            finally:
+                elapsed = time.perf_counter() - started
+                metrics.UPSTREAM_IN_FLIGHT.dec()
+                metrics.UPSTREAM_SECONDS.observe(elapsed)
+                metrics.UPSTREAM_REQUESTS.labels(status).inc()
         request_id = response.headers.get("X-Request-Id")
         if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
             log.debug(
                 "GET %s -> %s in %.1f ms (request id %s)",
                 response.request.url.path,
                 response.status_code,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 request_id,
             )
+        if response.status_code == 429:
+            metrics.UPSTREAM_THROTTLED.inc()
         if not response.is_success:
             raise status_error_from_response(response)
         try:

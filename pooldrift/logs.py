@@ -1,5 +1,6 @@
-"""One logging set-up for every entry point: the level from ``POOLDRIFT_LOG_LEVEL``, records on
-stderr (stdout may carry a protocol), and the HTTP libraries' per-request lines kept quiet.
+"""One logging set-up for every entry point: the level from ``POOLDRIFT_LOG_LEVEL``, text or
+one JSON object per line (``POOLDRIFT_LOG_FORMAT``, python-json-logger), records on stderr
+(stdout may carry a protocol), and the HTTP libraries' per-request lines kept quiet.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import sys
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
+from pythonjsonlogger.json import JsonFormatter
 
 from .config import PooldriftSettings, load
 
@@ -16,6 +18,8 @@ __all__ = ["LogSettings", "configure_logging"]
 
 Level = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FIELDS = ["levelname", "name", "message"]
+_JSON_NAMES = {"levelname": "level", "name": "logger"}
 #: libraries that log every request (and its URL) at INFO or DEBUG
 _CHATTY = ("httpx2", "httpcore2", "aiohttp.access", "slack_sdk", "slack_bolt")
 
@@ -26,10 +30,21 @@ class LogSettings(PooldriftSettings):
         description="Least severe level written: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
     )  # fmt: skip
 
+    format: Literal["text", "json"] = Field(
+        default="text", validation_alias=AliasChoices("POOLDRIFT_LOG_FORMAT"),
+        description="text (a line a person reads) or json (one object per line, for a log pipeline); "
+        "fields passed as `extra` (the Slack audit record) become JSON fields.",
+    )  # fmt: skip
+
     @field_validator("level", mode="before")
     @classmethod
-    def _any_case(cls, value: object) -> object:
+    def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 def configure_logging(level: Level | None = None, *, default: Level = "INFO") -> LogSettings:
@@ -39,7 +54,10 @@ def configure_logging(level: Level | None = None, *, default: Level = "INFO") ->
     if level is None and "level" not in settings.model_fields_set:
         settings = settings.model_copy(update={"level": default})
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    if settings.format == "json":
+        handler.setFormatter(JsonFormatter(JSON_FIELDS, timestamp="time", rename_fields=_JSON_NAMES))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)

@@ -6,6 +6,7 @@ and the Slack routes; /healthz, /readyz and /metrics for the platform.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import os
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from pooldrift import __version__
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings
 from pooldrift.errors import ConfigurationError, PooldriftError
@@ -174,7 +176,17 @@ async def serve(app: Starlette, config: HttpConfig) -> int:
     return 0 if server.started else 1
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="pooldrift-server",
+        description="MCP Streamable HTTP at /mcp, the Slack bot at /slack/events (when "
+        "SLACK_SIGNING_SECRET is set), /healthz, /readyz and /metrics.",
+        epilog="Configuration comes from the environment: POOLDRIFT_HOST and POOLDRIFT_PORT "
+        "(default 127.0.0.1:8080), POOLDRIFT_MCP_TOKEN, POOLDRIFT_MCP_ALLOWED_HOSTS and the "
+        "client's variables (see docs/mcp.md).",
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
+    parser.parse_args(argv)  # --help and --version answer here, before anything is read or bound
     configure_logging()
     try:
         config = HttpConfig.from_env()

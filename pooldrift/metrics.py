@@ -1,0 +1,83 @@
+"""Prometheus metrics of the whole process (prometheus-client's default registry, with its
+process and GC collectors): calls per front and outcome, and the upstream traffic under them.
+
+The client records the upstream families itself; a front records one call per answer with
+``record_call`` and serves ``render()`` at ``/metrics``. Outcome labels are the errors' own
+(``PooldriftError.outcome``), so every front's lines can be joined.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+
+__all__ = [
+    "BUDGET_EXHAUSTED",
+    "BUDGET_WAIT_SECONDS",
+    "CALLS",
+    "CALL_SECONDS",
+    "UPSTREAM_IN_FLIGHT",
+    "UPSTREAM_REQUESTS",
+    "UPSTREAM_RETRIES",
+    "UPSTREAM_SECONDS",
+    "UPSTREAM_THROTTLED",
+    "record_call",
+    "render",
+]
+
+#: seconds: a loopback emulator answers in ~1 ms, a real region in 50–500 ms, a retried call in seconds
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+CALLS = Counter(
+    "pooldrift_calls",
+    "Answers given by each front (mcp, slack, cli), by operation and outcome (ok or the error's label).",
+    ["front", "operation", "outcome"],
+)
+CALL_SECONDS = Histogram(
+    "pooldrift_call_duration_seconds",
+    "Time from a request reaching a front to its answer.",
+    ["front", "operation"],
+    buckets=_BUCKETS,
+)
+UPSTREAM_REQUESTS = Counter(
+    "pooldrift_upstream_requests",
+    "HTTP requests to the Workspace and IAM APIs, by answer status (or unreachable / timeout).",
+    ["status"],
+)
+UPSTREAM_SECONDS = Histogram(
+    "pooldrift_upstream_request_duration_seconds",
+    "Time of one upstream HTTP request (one attempt), answered or not.",
+    buckets=_BUCKETS,
+)
+UPSTREAM_RETRIES = Counter(
+    "pooldrift_upstream_retries",
+    "Attempts made again after a retryable failure, by that failure's outcome label.",
+    ["reason"],
+)
+UPSTREAM_THROTTLED = Counter(
+    "pooldrift_upstream_throttled",
+    "429 answers from the API (APIGW.0308 and the like).",
+)
+UPSTREAM_IN_FLIGHT = Gauge(
+    "pooldrift_upstream_in_flight",
+    "Upstream HTTP requests under way now (bounded by POOLDRIFT_MAX_IN_FLIGHT).",
+)
+BUDGET_WAIT_SECONDS = Histogram(
+    "pooldrift_budget_wait_seconds",
+    "Time a request waited for pooldrift's own request budget (POOLDRIFT_REQUESTS_PER_MINUTE).",
+    buckets=(0.001, 0.01, 0.1, 1.0, 5.0, 15.0, 30.0, 60.0),
+)
+BUDGET_EXHAUSTED = Counter(
+    "pooldrift_budget_exhausted",
+    "Calls refused because the request budget would not free a slot before their deadline.",
+)
+
+
+def record_call(front: str, operation: str, outcome: str, seconds: float) -> None:
+    """One answered request of a front: its outcome and how long it took."""
+    CALLS.labels(front, operation, outcome).inc()
+    CALL_SECONDS.labels(front, operation).observe(seconds)
+
+
+def render() -> tuple[bytes, str]:
+    """The body and content type of a ``/metrics`` answer."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
