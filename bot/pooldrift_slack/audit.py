@@ -2,7 +2,7 @@
 
 The record goes to the ``pooldrift.audit`` logger as fields (``extra``), so a JSON log has them
 as keys: ids, the pool asked about, the outcome and the latency — never a token, a secret or a
-response URL.
+response URL. The same answer is counted in ``pooldrift_calls{front="slack"}``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from pooldrift.metrics import record_call
 
 from .settings import SlackSettings
 from .words import Words, refused
@@ -85,6 +87,8 @@ class Audit:
         if self.written:
             return
         self.written = True
+        seconds = time.perf_counter() - self.started
+        record_call("slack", self.operation, outcome, seconds)
         record = {
             "event": self.event,
             "operation": self.operation,
@@ -93,7 +97,7 @@ class Audit:
             "user": self.who.user,
             "pool": _text(self.pool),
             "outcome": outcome,
-            "latency_ms": round(self.elapsed_ms(), 1),
+            "latency_ms": round(seconds * 1000, 1),
             "request_id": request_id or self.request_id,
             "delivered": delivered,
         }

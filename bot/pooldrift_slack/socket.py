@@ -107,7 +107,11 @@ async def serve(
         _say(f"pooldrift-slack: {exc.message}")
         return 2
     async with client:
-        handler = build_handler(Deps(settings=settings, get_client=lambda: client))
+        try:
+            handler = build_handler(Deps(settings=settings, get_client=lambda: client))
+        except ConfigurationError as exc:  # POOLDRIFT_REDIS_URL without the redis extra
+            _say(f"pooldrift-slack: {exc.message}")
+            return 2
         try:
             # a wrong bot token is found here, at start, rather than by the first user
             who = await handler.app.client.auth_test(token=bot_token)
