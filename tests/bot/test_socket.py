@@ -5,6 +5,7 @@ Socket Mode exchange with the fake Slack (``apps.connections.open``, hello, an e
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from typing import Any
@@ -162,7 +163,8 @@ def test_a_redis_url_without_the_redis_extra_is_one_clear_line(emulator: Emulato
 async def test_the_log_level_is_honoured_and_nothing_of_a_request_is_logged(
     emulator: EmulatorServer, slack: FakeSlack
 ) -> None:
-    with socket_bot(slack_env(emulator, slack, POOLDRIFT_LOG_LEVEL="DEBUG")) as running:
+    env = slack_env(emulator, slack, POOLDRIFT_LOG_LEVEL="DEBUG", POOLDRIFT_LOG_FORMAT="json")
+    with socket_bot(env) as running:
         payload: dict[str, Any] = {
             "team_id": "T0TEAM001",
             "channel_id": "C0CHAN001",
@@ -177,6 +179,11 @@ async def test_the_log_level_is_honoured_and_nothing_of_a_request_is_logged(
         await slack.wait_posts("socket-7c1d")
         assert running.terminate() == 0
         logged = running.output()
-    assert "DEBUG" in logged and "pooldrift.audit" in logged
+    records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    assert any(r["level"] == "DEBUG" for r in records)
+    # the audit record is a set of fields, not a string
+    (audit,) = [r for r in records if r["logger"] == "pooldrift.audit"]
+    assert audit["event"] == "command" and audit["operation"] == "check" and audit["outcome"] == "ok"
+    assert audit["pool"] == "sales-win11" and audit["user"] == "U0USER001" and audit["delivered"] is True
     for secret_thing in ("socket-7c1d", "/respond/", "response_url", "1.2.log", APP_TOKEN, BOT_TOKEN):
         assert secret_thing not in logged, f"{secret_thing!r} was logged"
