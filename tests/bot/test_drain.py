@@ -10,7 +10,11 @@ import time
 from typing import Any
 
 import httpx2
+from pooldrift_slack.http import slack_endpoint
+from pooldrift_slack.retries import MemorySeenStore
+from pooldrift_slack.settings import load_slack_settings
 
+from pooldrift.client import WorkspaceClient
 from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import SlackSender, command_body
@@ -104,3 +108,28 @@ async def test_socket_mode_answers_in_flight_are_delivered_and_it_exits_0(
     assert status == 0
     assert all("sales-win11 has drifted" in text for text in answers(slack, output))
     assert slack.socket_clients() == 0
+
+
+async def test_without_a_signing_secret_the_endpoint_has_no_route_and_closes_its_store() -> None:
+    store = MemorySeenStore()
+    assert await store.first_time("k", 60)
+    endpoint = slack_endpoint(no_client, settings=load_slack_settings(), seen=store)
+    assert endpoint.routes == []
+    await endpoint.aclose(grace=5)
+    await endpoint.aclose(grace=5)  # a second close is harmless
+    assert len(store) == 0
+
+
+async def test_the_endpoint_closes_its_store_once_nothing_is_in_flight() -> None:
+    store = MemorySeenStore()
+    assert await store.first_time("k", 60)
+    endpoint = slack_endpoint(no_client, settings=load_slack_settings(SLACK_SIGNING_SECRET="s"), seen=store)
+    assert [route.path for route in endpoint.routes] == ["/slack/events"]  # type: ignore[attr-defined]
+    started = time.monotonic()
+    await endpoint.aclose(grace=30)
+    assert time.monotonic() - started < 1  # nothing in flight: no wait
+    assert len(store) == 0
+
+
+def no_client() -> WorkspaceClient:
+    raise AssertionError("no answer was asked for")
