@@ -10,12 +10,14 @@ import asyncio
 import json
 from typing import Any
 
+from .client import WorkspaceClient
+from .config import load_settings
+from .emulator import EmulatorServer
 from .errors import PooldriftError
+from .render import render_desktops, render_pools, render_report, render_scan
 
 
 def run_demo(*, json_output: bool = False) -> int:
-    from .emulator import EmulatorServer
-
     with EmulatorServer() as emulator:
         if not json_output:
             print(f"Started the bundled Workspace API emulator at {emulator.base_url}\n")
@@ -26,10 +28,6 @@ def run_demo(*, json_output: bool = False) -> int:
 
 
 async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
-    from .cli import render_desktops, render_pools, render_report, render_scan
-    from .client import WorkspaceClient
-    from .config import load_settings
-
     # explicit settings: a real key pair in the environment must not be sent to the emulator
     settings = load_settings(access_key=ak, secret_key=sk, endpoint=endpoint, iam_endpoint=endpoint)
     out: dict[str, Any] = {}
