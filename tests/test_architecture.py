@@ -131,7 +131,6 @@ def test_cycles_finds_every_circle_of_a_known_graph() -> None:
     assert cycles({"a": frozenset({"b"}), "b": frozenset()}) == []
 
 
-@pytest.mark.xfail(reason="circles being removed (issue 7)", strict=False)
 def test_no_import_circles() -> None:
     found = cycles(graph())
     for circle in found:
