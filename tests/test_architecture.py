@@ -19,8 +19,6 @@ from graphlib import CycleError, TopologicalSorter
 from itertools import pairwise
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"pooldrift": ROOT / "pooldrift", "pooldrift_mcp": ROOT / "server" / "pooldrift_mcp"}
 PACKAGES["pooldrift_slack"] = ROOT / "bot" / "pooldrift_slack"
