@@ -141,7 +141,9 @@ def _pool_rows(pools: Sequence[PoolDrift], all_projects: bool, limit: int) -> tu
 
 def _failed_name(failure: ScanFailure) -> str:
     if failure.scope == "project":
-        name = failure.project_name or failure.project_id or "?"
+        name = failure.project_name or failure.project_id
+        if name is None:  # its id was never learnt (the IAM lookup failed)
+            return f"the project in {esc(failure.region)}"
         return f"{code(clip(name, 40))} ({esc(failure.region)})"
     return code(clip(failure.pool_name or failure.pool_id or "?", 40))
 
