@@ -76,9 +76,11 @@ def _title(t: FleetTotals, name: str | None) -> str:
 
 def _fields(t: FleetTotals, all_projects: bool) -> list[str]:
     pools = str(t.pools) + (f" in {_plural(t.projects, 'project')}" if all_projects else "")
-    failed = _plural(t.failed_pools, "pool") + (
-        f", {_plural(t.failed_projects, 'project')}" if t.failed_projects else ""
-    )
+    failed = "0"
+    if t.failed_pools or t.failed_projects:
+        failed = _plural(t.failed_pools, "pool") + (
+            f", {_plural(t.failed_projects, 'project')}" if t.failed_projects else ""
+        )
     return [
         f"*Pools*\n{pools}",
         f"*Drifted*\n{t.drifted_pools}",

@@ -110,7 +110,7 @@ async def test_scan_answers_with_the_emulators_numbers_worst_first(
         "*Drifted*": str(len(drifted)),
         "*Consistent*": str(len(pools) - len(drifted)),
         "*Not fully reported*": "0",
-        "*Failed*": "0 pools",
+        "*Failed*": "0",
         "*Drifted desktops*": f"at least {at_least} of {desktops}",
     }
     assert body["blocks"][0]["text"]["text"] == f"⚠️ {len(drifted)} of {len(pools)} pools have drifted"
