@@ -57,13 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def api_command(name: str, help_: str) -> argparse.ArgumentParser:
+    def api_command(name: str, help_: str, *, many_regions: bool = False) -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_, description=help_)
         cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
         cmd.add_argument(
             "--region",
             type=_checked(validate_region),
-            help="region (default: POOLDRIFT_REGION or cn-north-4)",
+            action="append" if many_regions else "store",
+            help="region, repeatable (default: POOLDRIFT_REGION or cn-north-4)"
+            if many_regions
+            else "region (default: POOLDRIFT_REGION or cn-north-4)",
         )
         cmd.add_argument(
             "--project-id",
@@ -78,7 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on-drift", action="store_true", help="exit 3 when the pool has drifted")
     check.set_defaults(run="check")
 
-    scan = api_command("scan", "drift counts of every pool in the project")
+    scan = api_command(
+        "scan",
+        "drift counts of every pool in the project, or in every project and region: worst first",
+        many_regions=True,
+    )
+    scan.add_argument(
+        "--all-projects",
+        action="store_true",
+        help="every project the credentials reach (IAM), in every region with Workspace (or --region)",
+    )
+    scan.add_argument("--name", help="only pools whose name contains this")
     scan.add_argument("--fail-on-drift", action="store_true", help="exit 3 when any pool has drifted")
     scan.set_defaults(run="scan")
 
@@ -87,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     pools.add_argument("--limit", type=_at_least_one, default=None, help="at most this many pools")
     pools.set_defaults(run="pools")
 
-    desktops = api_command("desktops", "list the drifted desktops of a pool, and how each differs")
+    desktops = api_command(
+        "desktops", "the drifted desktops of a pool, each with expected (the pool) against actual"
+    )
     desktops.add_argument("pool", metavar="POOL", help="pool id (UUID) or exact pool name")
     desktops.add_argument(
         "--type",
@@ -95,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.lower,
         help="only desktops drifted in this way",
     )
-    desktops.add_argument("--all", action="store_true", help="include desktops that are in line")
+    desktops.add_argument(
+        "--all", action="store_true", help="every desktop of the pool, in line or not, and how each differs"
+    )
     desktops.add_argument("--limit", type=_at_least_one, default=100, help="at most this many desktops (100)")
     desktops.set_defaults(run="desktops")
 

@@ -10,15 +10,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from .client import WorkspaceClient, gather_all
 from .config import load_settings
+from .fleet import Progress, drill_down, scan_fleet
 from .models import annotate_drift
 from .regions import DEFAULT_REGION, REGIONS
-from .render import render_desktops, render_pools, render_regions, render_report, render_scan
+from .render import (
+    render_desktops,
+    render_drilldown,
+    render_pools,
+    render_regions,
+    render_report,
+    render_scan,
+)
 
 __all__ = ["check", "demo", "desktops", "pools", "regions", "scan"]
 
@@ -43,8 +56,9 @@ def _dump(value: Any) -> str:
     return TypeAdapter(type(value)).dump_json(value, indent=2).decode()
 
 
-def _client(args: argparse.Namespace) -> WorkspaceClient:
-    return WorkspaceClient(region=args.region, project_id=args.project_id, endpoint=args.endpoint)
+def _client(args: argparse.Namespace, region: str | None = None) -> WorkspaceClient:
+    region = region or (args.region if isinstance(args.region, str) else None)
+    return WorkspaceClient(region=region, project_id=args.project_id, endpoint=args.endpoint)
 
 
 async def check(args: argparse.Namespace) -> int:
@@ -55,13 +69,45 @@ async def check(args: argparse.Namespace) -> int:
 
 
 async def scan(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
-        entries = await client.scan()
-    emit(_dump(entries) if args.json else render_scan(entries))
-    if any(e.report is None for e in entries):
+    regions: list[str] = args.region or []
+    # one region: its project may be the given one; several (or all projects): looked up
+    client = _client(args, regions[0] if len(regions) == 1 else None)
+    async with client, _progress(enabled=not args.json) as progress:
+        found = await scan_fleet(
+            client,
+            regions=regions if len(regions) > 1 or args.all_projects else (),
+            project_id=args.project_id if not args.all_projects else None,
+            all_projects=args.all_projects,
+            name=args.name,
+            progress=progress,
+        )
+    emit(_dump(found) if args.json else render_scan(found))
+    if found.failures:
         return EXIT_ERROR
-    drifted = any(e.report is not None and e.report.drifted for e in entries)
-    return EXIT_DRIFT if args.fail_on_drift and drifted else EXIT_OK
+    return EXIT_DRIFT if args.fail_on_drift and found.totals.drifted_pools else EXIT_OK
+
+
+@asynccontextmanager
+async def _progress(*, enabled: bool) -> AsyncIterator[Progress | None]:
+    """A progress bar on stderr while a scan runs, when stderr is a terminal (not piped, not --json)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    bar = RichProgress(
+        TextColumn("Scanning pools"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("scan", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
 
 
 async def pools(args: argparse.Namespace) -> int:
@@ -73,10 +119,8 @@ async def pools(args: argparse.Namespace) -> int:
 
 async def desktops(args: argparse.Namespace) -> int:
     async with _client(args) as client:
-        pool = await client.resolve_pool(args.pool)
-        if args.type is not None:
-            found = await client.list_pool_desktops(pool.id, args.type, max_items=args.limit)
-        elif args.all:
+        if args.all:
+            pool = await client.resolve_pool(args.pool)
             # a desktop reports only package and image drift itself: the disk kinds come from the
             # filtered listings, so both are read
             everything, drifted = await gather_all(
@@ -84,9 +128,10 @@ async def desktops(args: argparse.Namespace) -> int:
                 client.list_drifted_desktops(pool.id),
             )
             found = annotate_drift(everything, drifted)
-        else:
-            found = await client.list_drifted_desktops(pool.id, max_items=args.limit)
-    emit(_dump(found) if args.json else render_desktops(found))
+            emit(_dump(found) if args.json else render_desktops(found))
+            return EXIT_OK
+        detail = await drill_down(client, args.pool, kind=args.type, limit=args.limit)
+    emit(_dump(detail) if args.json else render_drilldown(detail))
     return EXIT_OK
 
 

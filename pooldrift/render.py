@@ -8,8 +8,14 @@ the terminal or break a table.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from io import StringIO
 
-from .client import DesktopPools, ScanEntry
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .client import DesktopPools
+from .fleet import FleetScan, PoolDrilldown
 from .kinds import InconsistentType
 from .models import DriftReport, PoolDesktops
 from .regions import Region
@@ -17,6 +23,7 @@ from .text import safe
 
 __all__ = [
     "render_desktops",
+    "render_drilldown",
     "render_pools",
     "render_regions",
     "render_report",
@@ -26,19 +33,22 @@ __all__ = [
 ]
 
 
+#: tables are never wrapped: a pipe or a file gets whole lines
+_WIDE = 10_000
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] | None = None) -> str:
-    """A plain aligned text table; columns in ``right`` are right-aligned."""
+    """An aligned text table (rich, so wide characters such as Chinese names line up); columns in
+    ``right`` are right-aligned. Cells are plain text: no markup, no emoji codes, controls escaped."""
     right = right or set()
-    cells = [[safe(c) for c in headers], *[[safe(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        out = [
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "  ".join(out).rstrip()
-
-    return "\n".join(line(row) for row in cells)
+    grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 1), header_style="")
+    for header in headers:
+        grid.add_column(Text(safe(header)), no_wrap=True, overflow="ignore")
+    for row in rows:
+        grid.add_row(*(Text(safe(c), justify="right" if i in right else "left") for i, c in enumerate(row)))
+    out = StringIO()
+    Console(file=out, width=_WIDE, color_system=None, no_color=True, highlight=False, emoji=False).print(grid)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
 def render_report(report: DriftReport) -> str:
@@ -74,28 +84,40 @@ def _status(report: DriftReport) -> str:
     return f"unknown ({len(report.unreported_kinds)} not reported)"
 
 
-def render_scan(entries: Sequence[ScanEntry]) -> str:
+def render_scan(scan: FleetScan) -> str:
+    """Worst first; failures after the pools, each with its kind and request id; the totals."""
+    several = len({(p.project_id, p.region) for p in scan.pools}) > 1 or scan.totals.projects > 1
     rows: list[tuple[object, ...]] = []
-    for e in entries:
-        r = e.report
-        if r is None:
-            rows.append((e.pool_name, "-", "-", "-", "-", "-", f"error: {e.error}"))
+    for p in scan.pools:
+        r = p.report
+        where = (f"{p.region}/{p.project_id[:8]}",) if several else ()
+        count = p.desktop_count if p.desktop_count is not None else "-"
+        counts = [_or_unknown(r.count(kind)) for kind in InconsistentType]
+        rows.append((p.pool_name, *where, count, *counts, _status(r)))
+    where_header = ("Where",) if several else ()
+    headers = ("Pool", *where_header, "Desktops", "Package", "Image", "Disk count", "Disk size")
+    first_count = 2 if several else 1
+    out = table((*headers, "Status"), rows, right=set(range(first_count, first_count + 5)))
+    lines = [out, ""]
+    for f in scan.failures:
+        if f.scope == "project":
+            what = f"project {f.project_name or f.project_id or '?'} ({f.region})"
         else:
-            count = r.desktop_count if r.desktop_count is not None else "-"
-            counts = [_or_unknown(r.count(kind)) for kind in InconsistentType]
-            rows.append((e.pool_name, count, *counts, _status(r)))
-    headers = ("Pool", "Desktops", "Package", "Image", "Disk count", "Disk size", "Status")
-    reports = [e.report for e in entries if e.report is not None]
-    drifted = sum(1 for r in reports if r.drifted)
-    consistent = sum(1 for r in reports if r.consistent)
-    unknown = len(reports) - drifted - consistent
-    failed = len(entries) - len(reports)
-    summary = f"{len(entries)} pools: {drifted} drifted, {consistent} consistent"
-    summary += f", {unknown} unknown" if unknown else ""
-    summary += f", {failed} failed" if failed else ""
-    if any(r.unreported_kinds for r in reports):
+            what = f"pool {f.pool_name} ({f.region}/{(f.project_id or '?')[:8]})"
+        rid = f", request id {f.request_id}" if f.request_id else ""
+        lines.append(safe(f"failed: {what}: {f.outcome}{rid}: {f.message}"))
+    t = scan.totals
+    projects = f"{t.projects} project{'s' if t.projects != 1 else ''}"
+    summary = f"{t.pools} pools in {projects}: {t.drifted_pools} drifted, {t.consistent_pools} consistent"
+    summary += f", {t.unknown_pools} unknown" if t.unknown_pools else ""
+    summary += f", {t.failed_pools} failed" if t.failed_pools else ""
+    if t.failed_projects:
+        summary += f"; {t.failed_projects} project{'s' if t.failed_projects != 1 else ''} failed"
+    summary += f"; at least {t.drifted_desktops_at_least} of {t.desktops} desktops drifted"
+    if any(p.report.unreported_kinds for p in scan.pools):
         summary += "\n?: not reported by the API (unknown, not 0)"
-    return table(headers, rows, right={1, 2, 3, 4, 5}) + "\n\n" + summary
+    lines.append(summary)
+    return "\n".join(lines)
 
 
 def render_pools(listing: DesktopPools) -> str:
@@ -143,3 +165,46 @@ def render_regions(rows: Sequence[Region], default: str) -> str:
         (r.id + (" (default)" if r.id == default else ""), r.workspace_endpoint, r.iam_endpoint) for r in rows
     ]
     return table(("Region", "Workspace endpoint", "IAM endpoint (project lookup)"), table_rows)
+
+
+def _shown(value: str | int | None) -> str:
+    return "not reported" if value is None else str(value)
+
+
+def render_drilldown(found: PoolDrilldown) -> str:
+    """Each drifted desktop, one line per way it differs: expected (the pool) against actual."""
+    e = found.expected
+    head = [
+        f"Pool      {found.pool_name} ({found.pool_id})",
+        f"Project   {found.project_id} ({found.region})",
+        f"Expected  package {_shown(e.product_id)}, image {_shown(e.image_id)}, "
+        f"{_shown(e.data_disk_count)} data disk{'' if e.data_disk_count == 1 else 's'}, "
+        f"{_shown(e.total_disk_gb)} GB in all",
+    ]
+    rows = [
+        (
+            d.computer_name or "-" if i == 0 else "",
+            d.desktop_id if i == 0 else "",
+            diff.kind.label,
+            _shown(diff.expected),
+            _shown(diff.actual),
+        )
+        for d in found.desktops
+        for i, diff in enumerate(d.differences)
+    ]
+    lines = [*map(safe, head), ""]
+    if rows:
+        headers = ("Computer", "Desktop id", "Differs in", "Expected (pool)", "Actual (desktop)")
+        lines += [table(headers, rows), ""]
+    if found.total_count is None:
+        lines.append(f"{len(found.desktops)} drifted desktops listed; how many in all: not reported")
+    else:
+        more = f", showing {len(found.desktops)}" if found.more_available else ""
+        lines.append(f"{found.total_count} drifted desktops{more}")
+    if found.unavailable_kinds:
+        kinds = ", ".join(k.label.lower() for k in found.unavailable_kinds)
+        lines.append(
+            f"Which desktops differ in {kinds}: not reported (this Workspace endpoint, an older API "
+            "version, cannot list desktops by that kind of drift)."
+        )
+    return "\n".join(lines)
