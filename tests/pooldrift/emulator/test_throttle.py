@@ -3,6 +3,7 @@ below it every answer as usual; the 429s it sent are counted."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx2
@@ -97,6 +98,8 @@ def test_above_the_rate_the_gateway_answers_429_apigw_0308(limited: EmulatorServ
     assert also.status_code == 429
     assert limited.throttle.throttled == 2
     assert len(limited.requests) == 7  # received, even when refused
+    arrivals = [r.at for r in limited.requests]
+    assert arrivals == sorted(arrivals) and time.time() - 30 < arrivals[0] <= arrivals[-1] <= time.time()
 
 
 def test_below_the_rate_every_answer_is_as_usual(limited: EmulatorServer) -> None:
