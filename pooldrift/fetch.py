@@ -128,7 +128,7 @@ class Fetcher:
         """One GET with limits, retries and one overall deadline."""
         settings = self._settings
         loop = asyncio.get_running_loop()
-        patient = self._budget is not None and _PATIENT.get()
+        patient = _PATIENT.get()
         headers = {"X-Project-Id": project} if project else None
         last: PooldriftError | None = None
         try:
@@ -155,28 +155,38 @@ class Fetcher:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover - the last attempt raises or returns
 
-    async def _spend_budget(self, budget: RequestBudget, timer: asyncio.Timeout, *, patient: bool) -> None:
-        """A slot of the request budget, taken just before sending (so it counts requests when
-        the gateway does, not while they queue for a connection). An interactive call that
-        would wait past its deadline is told at once; a patient one (a scan) queues, and its
-        deadline stands still meanwhile: the budget sets the scan's pace, it is not a failure."""
-        loop = asyncio.get_running_loop()
-        deadline = timer.when() or math.inf
+    async def _spend_budget(self, budget: RequestBudget, deadline: float) -> None:
         waited = time.perf_counter()
         try:
-            if patient:
-                paused = loop.time()
-                timer.reschedule(None)
-                try:
-                    await budget.acquire(math.inf)
-                finally:
-                    timer.reschedule(deadline + (loop.time() - paused))
-            else:
-                await budget.acquire(deadline)
+            await budget.acquire(deadline)
         except BudgetExhaustedError:
             metrics.BUDGET_EXHAUSTED.inc()
             raise
         metrics.BUDGET_WAIT_SECONDS.observe(time.perf_counter() - waited)
+
+    async def _admit(self, timer: asyncio.Timeout, *, patient: bool) -> None:
+        """Take an in-flight slot, then a slot of the request budget just before sending (so the
+        budget counts requests when the gateway does, not while they queue for a connection).
+
+        An interactive call that would wait past its deadline is told at once. A patient one (a
+        scan of many pools) queues, and its deadline stands still meanwhile: the in-flight bound
+        and the budget set a scan's pace, they are not its failures."""
+        loop = asyncio.get_running_loop()
+        deadline = timer.when() or math.inf
+        paused = loop.time()
+        if patient:
+            timer.reschedule(None)
+        try:
+            await self._in_flight.acquire()
+            try:
+                if self._budget is not None:
+                    await self._spend_budget(self._budget, math.inf if patient else deadline)
+            except BaseException:
+                self._in_flight.release()
+                raise
+        finally:
+            if patient:
+                timer.reschedule(deadline + (loop.time() - paused))
 
     async def _attempt(
         self,
@@ -187,9 +197,8 @@ class Fetcher:
         *,
         patient: bool = False,
     ) -> tuple[Any, str | None]:
-        async with self._in_flight:
-            if self._budget is not None:
-                await self._spend_budget(self._budget, timer, patient=patient)
+        await self._admit(timer, patient=patient)
+        try:
             metrics.UPSTREAM_IN_FLIGHT.inc()
             started = time.perf_counter()
             status = "unreachable"
@@ -213,6 +222,8 @@ class Fetcher:
                 metrics.UPSTREAM_IN_FLIGHT.dec()
                 metrics.UPSTREAM_SECONDS.observe(elapsed)
                 metrics.UPSTREAM_REQUESTS.labels(status).inc()
+        finally:
+            self._in_flight.release()
         request_id = response.headers.get("X-Request-Id")
         if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
             log.debug(
