@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pooldrift.models import DriftReport, InconsistentType
 from pooldrift.validation import shown
 
-if TYPE_CHECKING:  # imported when used: pooldrift-mcp answers tools/list without them
+if TYPE_CHECKING:  # a type only: importing pooldrift.client would put it on the stdio start-up path
     from pooldrift.client import DesktopPools
-    from pooldrift.models import DriftReport
 
 #: ``list_desktop_pools`` never returns more rows than this, whatever the model asks for.
 MAX_POOLS_LISTED = 100
@@ -73,8 +73,6 @@ class PoolInconsistency(_Output):
 
     @classmethod
     def from_report(cls, report: DriftReport) -> PoolInconsistency:
-        from pooldrift.models import InconsistentType
-
         return cls(
             summary=report.summary(),
             consistent=report.consistent,

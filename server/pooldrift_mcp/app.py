@@ -1,0 +1,166 @@
+"""The Starlette app of ``pooldrift-server``: MCP Streamable HTTP at /mcp, Slack beside it when
+the Slack package is installed and configured, and the platform's probes.
+
+One WorkspaceClient per process, opened in the app's lifespan and shared by the MCP tools and
+the Slack routes; on the way down, Slack's answers in flight get what is left of the grace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from mcp.server.auth.settings import AuthSettings
+from pydantic import AnyHttpUrl
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+
+from pooldrift.client import WorkspaceClient
+from pooldrift.config import Settings, load
+
+from .auth import StaticTokenVerifier, transport_security
+from .probes import UpstreamHealth, probe_routes
+from .runtime import Runtime
+from .settings import ServerSettings, load_server_settings
+from .tools import build_server
+
+__all__ = ["Drain", "SlackMount", "create_app"]
+
+
+class SlackMount(Protocol):
+    """What the Slack package mounts (``pooldrift_slack.http.SlackEndpoint``)."""
+
+    @property
+    def routes(self) -> list[BaseRoute]: ...
+
+    async def aclose(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for answers in flight, then close what it holds."""
+        ...
+
+
+#: makes the Slack mount from a function returning the shared client
+SlackFactory = Callable[[Callable[[], WorkspaceClient]], SlackMount | None]
+
+
+@dataclass
+class Drain:
+    """How long a stop may still wait for answers in flight, counted from the first signal."""
+
+    grace: float
+    since: float | None = None
+
+    def begin(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+
+    def left(self) -> float:
+        if self.since is None:
+            return self.grace
+        return max(0.0, self.grace - (time.monotonic() - self.since))
+
+
+@dataclass
+class _State:
+    runtime: Runtime | None = None
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    client_settings: Settings | None = None,
+    *,
+    slack: SlackFactory | None = None,
+    drain: Drain | None = None,
+) -> Starlette:
+    """The whole HTTP service. ``slack`` (default: ``slack_from_environment``) gets a function
+    returning the shared client and returns the Slack mount, or None for no Slack."""
+    settings = settings or load_server_settings()
+    settings.check()
+    drain = drain or Drain(settings.shutdown_grace)
+    state = _State()
+
+    def current() -> Runtime:
+        if state.runtime is None:
+            raise RuntimeError("pooldrift-server is not running")
+        return state.runtime
+
+    verifier = StaticTokenVerifier(settings.tokens) if settings.tokens else None
+    # static bearer tokens: no authorization server, so no protected-resource metadata either
+    auth = AuthSettings(issuer_url=AnyHttpUrl(settings.url), resource_server_url=None) if verifier else None
+    mcp = build_server(shared=current, token_verifier=verifier, auth=auth)
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        json_response=True,  # one request, one answer: the tools send no progress or notifications
+        transport_security=transport_security(settings),
+        host=settings.host,
+        # each idle session holds ~43 KiB: bound how many, and for how long
+        max_sessions=settings.max_sessions,
+        session_idle_timeout=settings.session_idle,
+    )
+    endpoint = (slack or slack_from_environment)(lambda: current().require_client())
+    health = UpstreamHealth()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with Runtime.open(client_settings) as runtime:
+            state.runtime = runtime
+            try:
+                async with mcp.session_manager.run():
+                    yield
+            finally:
+                # before the client closes: Slack's answers in flight still need it
+                if endpoint is not None:
+                    await endpoint.aclose(drain.left())
+                await health.aclose()
+                state.runtime = None
+
+    routes: list[BaseRoute] = [
+        *probe_routes(lambda: state.runtime, health, metrics_token=settings.metrics_token),
+        *(endpoint.routes if endpoint is not None else []),
+        Mount("", app=mcp_app),  # last: /mcp with its bearer-token middleware
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def slack_from_environment(get_client: Callable[[], WorkspaceClient]) -> SlackMount | None:
+    """The Slack endpoint when the Slack package is installed and its settings enable it."""
+    try:
+        # optional: pooldrift-mcp installed without the [slack] extra serves no Slack
+        from pooldrift_slack.settings import SlackSettings
+    except ImportError:
+        return None
+    slack_settings = load(SlackSettings, what="Slack settings")
+    if slack_settings.signing_secret is None:
+        return None
+    # deferred: Bolt and slack_sdk cost ~20 MB of RSS (benchmarks/bench_mcp.py, section 4),
+    # paid only by deployments that enable Slack
+    from pooldrift_slack import http as slack_http
+
+    make = getattr(slack_http, "slack_endpoint", None)
+    if make is not None:
+        return cast(SlackMount, make(get_client, settings=slack_settings))
+    return _routes_and_store(slack_http, get_client, slack_settings)
+
+
+@dataclass
+class _RoutesAndStore:
+    """The Slack package's routes before it had ``slack_endpoint``: nothing to drain, a store to close."""
+
+    routes: list[BaseRoute]
+    store: Any
+
+    async def aclose(self, grace: float) -> None:  # noqa: ARG002 - nothing to wait for
+        await self.store.aclose()
+
+
+def _routes_and_store(
+    slack_http: Any, get_client: Callable[[], WorkspaceClient], slack_settings: Any
+) -> SlackMount:
+    from pooldrift_slack.retries import open_seen_store
+    from pooldrift_slack.settings import secret
+
+    store = open_seen_store(secret(slack_settings.redis_url))  # Redis when configured
+    routes = slack_http.slack_routes(get_client, settings=slack_settings, seen=store)
+    return _RoutesAndStore(list(routes), store)
