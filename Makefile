@@ -5,10 +5,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench install clean
+.PHONY: demo test lint fmt bench install clean deploy-lint dist dist-check mcp-config
 
 SOURCES := pooldrift server/pooldrift_mcp bot/pooldrift_slack
-LINTED  := $(SOURCES) tests benchmarks
+LINTED  := $(SOURCES) tests benchmarks scripts
+
+# deploy-lint: its own virtualenv (see requirements-deploy-lint.txt); manifests checked offline
+# against one Kubernetes version's schemas (shipped in kubernetes-validate)
+DEPLOY_VENV   := .venv-deploy
+DEPLOY_BIN    := $(DEPLOY_VENV)/bin
+DEPLOY_STAMP  := $(DEPLOY_VENV)/.installed
+K8S_VERSION   ?= 1.33.0
+K8S_MANIFESTS := $(filter-out manifests/k8s/kustomization.yaml,$(wildcard manifests/k8s/*.yaml))
 
 $(STAMP): pyproject.toml server/pyproject.toml bot/pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -34,6 +42,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
+
+$(DEPLOY_STAMP): requirements-deploy-lint.txt
+	@test -x $(DEPLOY_BIN)/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	@$(DEPLOY_BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy-lint.txt
+	@touch $@
+
+deploy-lint: $(DEPLOY_STAMP)
+	$(DEPLOY_BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(K8S_VERSION) $(K8S_MANIFESTS)
+	$(DEPLOY_BIN)/hadolint --failure-threshold info Dockerfile
+	$(DEPLOY_BIN)/checkov --quiet --compact --skip-download --framework kubernetes dockerfile \
+	  -f Dockerfile $(K8S_MANIFESTS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix $(LINTED)
@@ -44,5 +64,22 @@ bench: $(STAMP)
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; echo; \
 	done
 
+# the three distributions (wheel and sdist each; each wheel built from its sdist) into dist/,
+# then what they hold; dist-check installs them as a user would (see scripts/check_dist.py)
+dist: $(STAMP)
+	@rm -rf dist
+	@for project in . server bot; do \
+	  $(BIN)/uv build --quiet --no-config --build-constraint constraints.txt --out-dir dist $$project \
+	    || exit 1; \
+	done
+	$(BIN)/python scripts/check_dist.py --contents-only
+
+dist-check: dist
+	$(BIN)/python scripts/check_dist.py
+
+# a Claude Desktop / VS Code / Cursor entry running this checkout's pooldrift-mcp
+mcp-config: $(STAMP)
+	@$(BIN)/python scripts/mcp_config.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build
+	rm -rf $(VENV) $(DEPLOY_VENV) .pytest_cache .mypy_cache .ruff_cache dist build

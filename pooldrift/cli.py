@@ -13,11 +13,13 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
 from .errors import ConfigurationError, InvalidInputError, PooldriftError
 
 if TYPE_CHECKING:
     from .client import DesktopPools, ScanEntry, WorkspaceClient
     from .models import DriftReport, PoolDesktops
+    from .regions import Region
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 
@@ -50,31 +52,55 @@ def render_report(report: DriftReport) -> str:
     ]
     if report.desktop_count is not None:
         head.append(f"Desktops  {report.desktop_count}")
-    rows = [
-        (kind.label, report.count(kind), "drifted" if report.count(kind) else "in line")
-        for kind in InconsistentType
-    ]
+    rows = [(kind.label, *_count_cells(report.count(kind))) for kind in InconsistentType]
     foot = f"request id {report.request_id or '-'}, fetched {report.fetched_at:%Y-%m-%d %H:%M:%S} UTC"
     return "\n".join(
         [*head, "", table(("Drift", "Desktops", "Status"), rows, right={1}), "", report.summary(), foot]
     )
 
 
+def _count_cells(count: int | None) -> tuple[object, str]:
+    """A count and its status: a count the API did not report is unknown, never 0."""
+    if count is None:
+        return "-", "not reported"
+    return count, "drifted" if count else "in line"
+
+
+def _or_unknown(count: int | None) -> object:
+    return "?" if count is None else count
+
+
+def _status(report: DriftReport) -> str:
+    if report.drifted:
+        return f"drifted (≥ {report.drifted_desktops_at_least})"
+    if report.consistent:
+        return "consistent"
+    return f"unknown ({len(report.unreported_kinds)} not reported)"
+
+
 def render_scan(entries: Sequence[ScanEntry]) -> str:
+    from .models import InconsistentType
+
     rows: list[tuple[object, ...]] = []
     for e in entries:
         r = e.report
         if r is None:
             rows.append((e.pool_name, "-", "-", "-", "-", "-", f"error: {e.error}"))
         else:
-            status = "consistent" if r.consistent else f"drifted (≥ {r.drifted_desktops_at_least})"
             count = r.desktop_count if r.desktop_count is not None else "-"
-            rows.append((e.pool_name, count, r.product_id, r.image_id, r.disk_num, r.disk_size, status))
+            counts = [_or_unknown(r.count(kind)) for kind in InconsistentType]
+            rows.append((e.pool_name, count, *counts, _status(r)))
     headers = ("Pool", "Desktops", "Package", "Image", "Disk count", "Disk size", "Status")
-    drifted = sum(1 for e in entries if e.report is not None and not e.report.consistent)
-    failed = sum(1 for e in entries if e.report is None)
-    summary = f"{len(entries)} pools: {drifted} drifted, {len(entries) - drifted - failed} consistent"
+    reports = [e.report for e in entries if e.report is not None]
+    drifted = sum(1 for r in reports if r.drifted)
+    consistent = sum(1 for r in reports if r.consistent)
+    unknown = len(reports) - drifted - consistent
+    failed = len(entries) - len(reports)
+    summary = f"{len(entries)} pools: {drifted} drifted, {consistent} consistent"
+    summary += f", {unknown} unknown" if unknown else ""
     summary += f", {failed} failed" if failed else ""
+    if any(r.unreported_kinds for r in reports):
+        summary += "\n?: not reported by the API (unknown, not 0)"
     return table(headers, rows, right={1, 2, 3, 4, 5}) + "\n\n" + summary
 
 
@@ -95,6 +121,15 @@ def render_pools(listing: DesktopPools) -> str:
 
 
 def render_desktops(found: PoolDesktops) -> str:
+    note = ""
+    if found.unavailable_kinds:
+        kinds = ", ".join(k.label.lower() for k in found.unavailable_kinds)
+        note = (
+            f"Which desktops differ in {kinds}: not reported (this Workspace endpoint, an older API "
+            "version, cannot list desktops by that kind of drift)."
+        )
+    if found.total_count is None and not found.desktops:
+        return note
     rows = [
         (
             d.computer_name or "-",
@@ -106,7 +141,14 @@ def render_desktops(found: PoolDesktops) -> str:
     ]
     out = table(("Computer", "Desktop id", "Status", "Differs in"), rows)
     more = f", showing {len(found.desktops)}" if found.truncated else ""
-    return f"{out}\n\n{found.total_count} desktops{more}"
+    return f"{out}\n\n{found.total_count} desktops{more}" + (f"\n{note}" if note else "")
+
+
+def render_regions(rows: Sequence[Region], default: str) -> str:
+    table_rows = [
+        (r.id + (" (default)" if r.id == default else ""), r.workspace_endpoint, r.iam_endpoint) for r in rows
+    ]
+    return table(("Region", "Workspace endpoint", "IAM endpoint (project lookup)"), table_rows)
 
 
 def _dump(value: Any) -> str:
@@ -130,7 +172,7 @@ async def _check(args: argparse.Namespace) -> int:
     async with _client(args) as client:
         report = await client.check(args.pool)
     print(_dump(report) if args.json else render_report(report))
-    return EXIT_DRIFT if args.fail_on_drift and not report.consistent else EXIT_OK
+    return EXIT_DRIFT if args.fail_on_drift and report.drifted else EXIT_OK
 
 
 async def _scan(args: argparse.Namespace) -> int:
@@ -139,7 +181,7 @@ async def _scan(args: argparse.Namespace) -> int:
     print(_dump(entries) if args.json else render_scan(entries))
     if any(e.report is None for e in entries):
         return EXIT_ERROR
-    drifted = any(e.report is not None and not e.report.consistent for e in entries)
+    drifted = any(e.report is not None and e.report.drifted for e in entries)
     return EXIT_DRIFT if args.fail_on_drift and drifted else EXIT_OK
 
 
@@ -151,13 +193,46 @@ async def _pools(args: argparse.Namespace) -> int:
 
 
 async def _desktops(args: argparse.Namespace) -> int:
+    from .client import gather_all
+    from .models import annotate_drift
+
     async with _client(args) as client:
         pool = await client.resolve_pool(args.pool)
-        if args.type is None and not args.all:
-            found = await client.list_drifted_desktops(pool.id, max_items=args.limit)
-        else:
+        if args.type is not None:
             found = await client.list_pool_desktops(pool.id, args.type, max_items=args.limit)
+        elif args.all:
+            # a desktop reports only package and image drift itself: the disk kinds come from the
+            # filtered listings, so both are read
+            everything, drifted = await gather_all(
+                client.list_pool_desktops(pool.id, max_items=args.limit),
+                client.list_drifted_desktops(pool.id),
+            )
+            found = annotate_drift(everything, drifted)
+        else:
+            found = await client.list_drifted_desktops(pool.id, max_items=args.limit)
     print(_dump(found) if args.json else render_desktops(found))
+    return EXIT_OK
+
+
+def _regions(args: argparse.Namespace) -> int:
+    import os
+
+    from .regions import DEFAULT_REGION, REGIONS
+
+    if args.json:
+        rows = [
+            {"region": r.id, "workspace_endpoint": r.workspace_endpoint, "iam_endpoint": r.iam_endpoint}
+            for r in REGIONS.values()
+        ]
+        print(_dump(rows))
+        return EXIT_OK
+    print(render_regions(list(REGIONS.values()), DEFAULT_REGION))
+    for name, what in (
+        ("POOLDRIFT_ENDPOINT", "Workspace and IAM calls"),
+        ("HUAWEICLOUD_SDK_IAM_ENDPOINT", "IAM calls"),
+    ):
+        if os.environ.get(name, "").strip():
+            print(f"\n{name} is set: {what} go to it instead of the endpoints above.")
     return EXIT_OK
 
 
@@ -179,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(with --fail-on-drift).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def api_command(name: str, help_: str) -> argparse.ArgumentParser:
@@ -214,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     desktops.add_argument("--all", action="store_true", help="include desktops that are in line")
     desktops.add_argument("--limit", type=int, default=100, help="at most this many desktops (100)")
     desktops.set_defaults(run=_desktops)
+
+    regions = sub.add_parser(
+        "regions",
+        help="the known regions and where each one's calls go",
+        description="Each region pooldrift knows, with its Workspace endpoint and the IAM endpoint "
+        "of its project lookup (the vendor SDK's tables).",
+    )
+    regions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    regions.set_defaults(sync=_regions)
 
     sub.add_parser(
         "emulator",

@@ -18,13 +18,13 @@ from pydantic import ValidationError as PydanticValidationError
 from .config import Settings, load_settings, with_overrides
 from .errors import (
     AmbiguousPoolError,
-    InvalidInputError,
     MalformedResponseError,
     PooldriftError,
     PoolNotFoundError,
     ProjectLookupError,
 )
 from .fetch import Fetcher
+from .listing import FilterValues, filtered_listing, last_page, marked, parse_kind, pool_answers
 from .models import (
     DesktopPool,
     DesktopPools,
@@ -68,6 +68,8 @@ class Shared:
     #: project ids from IAM per (IAM endpoint, region); a lookup under way is shared, so
     #: concurrent callers make one request and all get its answer or its failure at once
     projects: dict[tuple[str, str], asyncio.Future[str]] = field(default_factory=dict)
+    #: the endpoints found to take only the legacy filter values
+    filters: FilterValues = field(default_factory=FilterValues)
 
     async def project_id(self, key: tuple[str, str], lookup: Callable[[], Awaitable[str]]) -> str:
         future = self.projects.get(key)
@@ -198,7 +200,8 @@ class WorkspaceClient:
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}/inconsistent-statics"
-        data, request_id = await self._shared.fetcher.get_json(url, project=project)
+        with pool_answers():
+            data, request_id = await self._shared.fetcher.get_json(url, project=project)
         counts = self._parse(InconsistentStatics, data, request_id)
         return DriftReport(
             pool_id=pool_id,
@@ -213,10 +216,9 @@ class WorkspaceClient:
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}"
-        data, request_id = await self._shared.fetcher.get_json(url, project=project)
-        if isinstance(data, dict) and isinstance(data.get("desktop_pool"), dict):
-            data = data["desktop_pool"]
-        return self._parse(DesktopPool, data, request_id)
+        with pool_answers():
+            data, request_id = await self._shared.fetcher.get_json(url, project=project)
+        return self._parse(DesktopPool, data, request_id)  # flat: ShowDesktopPoolDetailResponse
 
     async def list_pools(self, name: str | None = None, *, max_items: int | None = None) -> DesktopPools:
         """Pools of the project (``name`` filters upstream), following pages to the end."""
@@ -226,7 +228,7 @@ class WorkspaceClient:
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools"
         pools: list[DesktopPool] = []
-        total = 0
+        total: int | None = None
         while True:
             limit = _POOL_PAGE if max_items is None else min(_POOL_PAGE, max_items - len(pools))
             page_params = {**params, "offset": str(len(pools)), "limit": str(limit)}
@@ -234,10 +236,11 @@ class WorkspaceClient:
             page = self._parse(PoolList, data, request_id)
             total = page.total_count
             pools.extend(page.desktop_pools)
-            done = not page.desktop_pools or len(pools) >= total
-            if done or (max_items is not None and len(pools) >= max_items):
+            if last_page(len(page.desktop_pools), limit, len(pools), total):
                 break
-        return DesktopPools(total_count=max(total, len(pools)), pools=pools)
+            if max_items is not None and len(pools) >= max_items:
+                break
+        return DesktopPools(total_count=max(total or 0, len(pools)), pools=pools)
 
     async def list_pool_desktops(
         self,
@@ -246,64 +249,100 @@ class WorkspaceClient:
         *,
         max_items: int | None = None,
     ) -> PoolDesktops:
-        """Desktops of a pool, optionally only those drifted in one way; pages of 100."""
+        """Desktops of a pool, optionally only those drifted in one way; pages of 100.
+
+        With a kind the endpoint cannot filter by (an older API version, for the disk kinds),
+        the answer lists nothing and names the kind in ``unavailable_kinds``."""
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
-        kind = None
-        if inconsistent_type is not None:
-            try:
-                kind = InconsistentType.parse(str(inconsistent_type))
-            except ValueError:
-                raise InvalidInputError(
-                    f"unknown inconsistent type {shown(str(inconsistent_type))}; one of "
-                    + ", ".join(k.value for k in InconsistentType),
-                    field="inconsistent_type",
-                ) from None
+        kind = parse_kind(inconsistent_type)
+        if kind is None:
+            with pool_answers():
+                return await self._desktop_pages(pool_id, None, None, max_items)
+        found = await self._drifted_by(pool_id, kind, max_items)
+        if found is None:
+            return PoolDesktops(
+                pool_id=pool_id,
+                inconsistent_type=kind,
+                total_count=None,
+                desktops=[],
+                unavailable_kinds=[kind],
+            )
+        return found
+
+    async def list_drifted_desktops(self, pool_id: str, *, max_items: int | None = None) -> PoolDesktops:
+        """Desktops drifted in any way: one filtered query per kind (concurrently), merged.
+
+        Each desktop appears once, with every way it differs in ``drift`` (disk drift shows only
+        here: a desktop reports package and image drift alone); ``kind_totals`` has upstream's
+        count for each kind, ``unavailable_kinds`` the kinds the endpoint cannot filter by.
+        When a cap cut a list short, ``total_count`` is a lower bound (the largest per-kind total).
+        """
+        pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
+        kinds = list(InconsistentType)
+        found = await gather_all(*(self._drifted_by(pool_id, kind, max_items) for kind in kinds))
+        listings = [x for x in found if x is not None]
+        unavailable = [kind for kind, x in zip(kinds, found, strict=True) if x is None]
+        return merge_drift_listings(pool_id, listings, max_items=max_items, unavailable=unavailable)
+
+    async def _drifted_by(
+        self, pool_id: str, kind: InconsistentType, max_items: int | None
+    ) -> PoolDesktops | None:
+        async def fetch(value: str) -> PoolDesktops:
+            return await self._desktop_pages(pool_id, kind, value, max_items)
+
+        with pool_answers():
+            return await filtered_listing(fetch, kind, self._base(), self._shared.filters)
+
+    async def _desktop_pages(
+        self, pool_id: str, kind: InconsistentType | None, value: str | None, max_items: int | None
+    ) -> PoolDesktops:
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}/desktops"
         desktops: list[PoolDesktop] = []
-        total = 0
+        total: int | None = None
         while max_items is None or len(desktops) < max_items:
             limit = _DESKTOP_PAGE if max_items is None else min(_DESKTOP_PAGE, max_items - len(desktops))
             params = {"offset": str(len(desktops)), "limit": str(limit)}
-            if kind is not None:
-                params["inconsistent_type"] = kind.value
+            if value is not None:
+                params["inconsistent_type"] = value
             data, request_id = await self._shared.fetcher.get_json(url, params=params, project=project)
             page = self._parse(PoolDesktopPage, data, request_id)
             total = page.total_count
-            desktops.extend(page.pool_desktops)
-            if not page.pool_desktops or len(desktops) >= total:
+            desktops.extend(
+                page.pool_desktops if kind is None else (marked(d, kind) for d in page.pool_desktops)
+            )
+            if last_page(len(page.pool_desktops), limit, len(desktops), total):
                 break
         return PoolDesktops(
             pool_id=pool_id,
             inconsistent_type=kind,
-            total_count=max(total, len(desktops)),
+            total_count=max(total, len(desktops)) if total is not None else len(desktops),
             desktops=desktops,
         )
 
-    async def list_drifted_desktops(self, pool_id: str, *, max_items: int | None = None) -> PoolDesktops:
-        """Desktops drifted in any way: the four filtered queries (concurrently), merged.
-
-        Each desktop appears once, with every way it differs in ``drift``; ``kind_totals``
-        has upstream's count for each kind. When a cap cut a list short, ``total_count`` is
-        a lower bound (the largest per-kind total).
-        """
-        pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
-        listings = await gather_all(
-            *(self.list_pool_desktops(pool_id, kind, max_items=max_items) for kind in InconsistentType)
-        )
-        return merge_drift_listings(pool_id, listings, max_items=max_items)
-
     async def resolve_pool(self, ref: str) -> DesktopPool:
-        """A pool by id, or by exact name (case-insensitive); unknown or ambiguous names
-        raise with the closest candidates."""
+        """A pool by id, or by name: the pool named exactly so, else the one named so in another
+        case; unknown or ambiguous names raise with the closest candidates.
+
+        Upstream's name filter may match substrings or whole names, with or without case: its
+        answer is only a shortcut, every match is confirmed here, and where the answer cannot
+        show every pool named so in another case, the whole list is read."""
         ref = validate_pool_ref(ref)
         if is_pool_id(ref):
             return await self.get_pool(ref)
-        matches = [p for p in (await self.list_pools(name=ref)).pools if p.name.lower() == ref.lower()]
+        filtered = (await self.list_pools(name=ref)).pools
+        # every way of matching returns the pools named exactly ``ref``; one named so in another
+        # case shows only when the filter ignores case, so an answer without any proves nothing
+        exact = [p for p in filtered if p.name == ref]
+        folded = [p for p in filtered if p.name.lower() == ref.lower()]
+        everything: list[DesktopPool] | None = None
+        if not folded:
+            everything = (await self.list_pools()).pools
+            folded = [p for p in everything if p.name.lower() == ref.lower()]
+        if len(exact) == 1:
+            return exact[0]
+        matches = exact or folded
         if len(matches) > 1:
-            exact = [p for p in matches if p.name == ref]
-            if len(exact) == 1:
-                return exact[0]
             raise AmbiguousPoolError(
                 f"{len(matches)} pools are named {shown(ref)}; use one of their ids: "
                 + ", ".join(f"{p.name} ({p.id})" for p in matches[:10]),
@@ -312,7 +351,9 @@ class WorkspaceClient:
             )
         if matches:
             return matches[0]
-        everything = (await self.list_pools(max_items=_POOL_PAGE)).pools
+        raise await self._no_pool_named(ref, everything if everything is not None else [])
+
+    async def _no_pool_named(self, ref: str, everything: list[DesktopPool]) -> PoolNotFoundError:
         by_lower = {p.name.lower(): p for p in everything}
         close = difflib.get_close_matches(ref.lower(), list(by_lower), n=5, cutoff=0.5)
         close += [n for n in by_lower if ref.lower() in n and n not in close][: 5 - len(close)]
@@ -323,7 +364,7 @@ class WorkspaceClient:
             else f"the project has {len(everything)} pools; list them to find the right one"
         )
         project = await self.get_project_id()
-        raise PoolNotFoundError(
+        return PoolNotFoundError(
             f"no pool named {shown(ref)} in project {project} ({self._region}); {hint}",
             ref=ref,
             candidates=candidates,

@@ -14,17 +14,13 @@ import httpx2
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from . import regions
 from .errors import ConfigurationError
+from .regions import DEFAULT_REGION, KNOWN_REGIONS
+from .validation import shown, validate_project_id
 
-#: Regions the vendor SDK knows for Workspace (plus na-mexico-1 from the docs).
-KNOWN_REGIONS: tuple[str, ...] = (
-    "cn-east-3", "cn-north-4", "cn-south-1", "cn-southwest-2", "la-south-2", "sa-brazil-1",
-    "la-north-2", "ap-southeast-3", "cn-north-9", "ap-southeast-1", "cn-east-5", "me-east-1",
-    "af-south-1", "tr-west-1", "cn-north-11", "af-north-1", "ap-southeast-2", "eu-west-101",
-    "na-mexico-1",
-)  # fmt: skip
+__all__ = ["DEFAULT_REGION", "KNOWN_REGIONS", "Settings", "load_settings", "with_overrides"]
 
-DEFAULT_REGION = "cn-north-4"
 _ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
 
 
@@ -138,8 +134,8 @@ class Settings(PooldriftSettings):
     @classmethod
     def _known_region(cls, value: str) -> str:
         value = value.strip()
-        if value not in KNOWN_REGIONS:
-            raise ValueError(f"unknown region {value[:40]!r}; known regions: {', '.join(KNOWN_REGIONS)}")
+        if not regions.is_known(value):
+            raise ValueError(regions.unknown_region_message(shown(value)))
         return value
 
     @field_validator("redis_url", mode="before")
@@ -152,8 +148,6 @@ class Settings(PooldriftSettings):
     def _project_form(cls, value: str | None) -> str | None:
         if value is None or value.strip() == "":
             return None
-        from .validation import validate_project_id
-
         return validate_project_id(value.strip())
 
     @field_validator("endpoint", "iam_endpoint")
@@ -175,17 +169,19 @@ class Settings(PooldriftSettings):
         return value
 
     def workspace_endpoint(self, region: str | None = None) -> str:
+        """The override, else the region's endpoint from the vendor's table (``pooldrift.regions``)."""
         if self.endpoint:
             return self.endpoint
-        return f"https://workspace.{region or self.region}.myhuaweicloud.com"
+        return regions.workspace_endpoint(region or self.region)
 
     def iam_base(self, region: str | None = None) -> str:
-        """IAM override, else the Workspace override (the emulator serves both), else IAM."""
+        """IAM override, else the Workspace override (the emulator serves both), else the
+        region's IAM endpoint from the vendor's table (the global one where it has none)."""
         if self.iam_endpoint:
             return self.iam_endpoint
         if self.endpoint:
             return self.endpoint
-        return f"https://iam.{region or self.region}.myhuaweicloud.com"
+        return regions.iam_endpoint(region or self.region)
 
     def check_credentials(self) -> None:
         if self.auth_token is not None:
@@ -213,10 +209,3 @@ def with_overrides(settings: Settings, **overrides: Any) -> Settings:
     """A copy of ``settings`` with some values replaced, validated like the originals."""
     values = {k: v for k, v in overrides.items() if v is not None}
     return load(Settings, **{**settings.model_dump(), **values}) if values else settings
-
-
-def check_region(region: str) -> str:
-    region = region.strip()
-    if region not in KNOWN_REGIONS:
-        raise ConfigurationError(f"unknown region {region[:40]!r}; known regions: {', '.join(KNOWN_REGIONS)}")
-    return region

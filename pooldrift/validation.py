@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from . import regions
 from .errors import InvalidInputError
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -50,13 +51,9 @@ def validate_project_id(value: str) -> str:
 
 def validate_region(value: str) -> str:
     """A region pooldrift knows (an argument: a bad one is the caller's mistake)."""
-    from .config import KNOWN_REGIONS
-
     region = value.strip() if isinstance(value, str) else ""
-    if region not in KNOWN_REGIONS:
-        raise InvalidInputError(
-            f"unknown region {shown(str(value))}; known regions: {', '.join(KNOWN_REGIONS)}", field="region"
-        )
+    if not regions.is_known(region):
+        raise InvalidInputError(regions.unknown_region_message(shown(str(value))), field="region")
     return region
 
 

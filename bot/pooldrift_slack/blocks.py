@@ -64,6 +64,8 @@ class DriftedDesktops:
     totals: dict[InconsistentType, int] = field(default_factory=dict)
     #: True when some kind had more desktops than were fetched
     incomplete: bool = False
+    #: kinds the endpoint cannot list desktops by (an older API version): not reported
+    unavailable: tuple[InconsistentType, ...] = ()
 
 
 def mention(user_id: str | None) -> str:
@@ -95,11 +97,19 @@ def report_message(
 ) -> dict[str, Any]:
     """The drift counts of one pool: status header, one field per kind, context, buttons."""
     name = _pool_title(report)
-    title = f"✅ {name} is consistent" if report.consistent else f"⚠️ {name} has drifted"
+    if report.drifted:
+        title = f"⚠️ {name} has drifted"
+    elif report.consistent:
+        title = f"✅ {name} is consistent"
+    else:
+        title = f"❔ {name}: drift not fully reported"
     fields = []
     for kind in InconsistentType:
         count = report.count(kind)
-        status = f":warning: *{count}* drifted" if count else ":white_check_mark: in line"
+        if count is None:  # unknown, never shown as 0
+            status = ":grey_question: not reported"
+        else:
+            status = f":warning: *{count}* drifted" if count else ":white_check_mark: in line"
         fields.append(f"*{kind.label}*\n{status}")
     size = f"{report.desktop_count} desktops" if report.desktop_count is not None else "size unknown"
     facts = [
@@ -112,7 +122,7 @@ def report_message(
     facts.append(f"{elapsed_ms:.0f} ms")
     facts.append(f"{'refreshed' if refreshed else 'asked'} by {mention(who)}")
     buttons = [button("Refresh", REFRESH_ACTION, report.pool_id)]
-    if not report.consistent:
+    if report.drifted:
         buttons.append(button("Show drifted desktops", SHOW_DRIFTED_ACTION, report.pool_id, style="primary"))
     blocks: list[Block] = [
         header(title),
@@ -174,7 +184,11 @@ def drifted_message(found: DriftedDesktops, *, limit: int) -> dict[str, Any]:
     """The drifted desktops of a pool, each with how it differs; at most ``limit`` listed."""
     pool = found.pool
     name = clip(pool.name, _NAME_ROOM)
+    unlisted = _unlisted(found.unavailable)
     if not found.desktops:
+        if unlisted:
+            text = f"No desktop of pool {esc(name)} differs in package or image now."
+            return message(text, [section(f":white_check_mark: {text}"), context(unlisted)])
         text = f"No desktop of pool {esc(name)} differs from its configuration now."
         return message(text, [section(f":white_check_mark: {text}")])
     shown_rows = found.desktops[:limit]
@@ -200,8 +214,20 @@ def drifted_message(found: DriftedDesktops, *, limit: int) -> dict[str, Any]:
     if rest > 0 or found.incomplete:
         more = f"at least {known - len(shown_rows)}" if found.incomplete else str(rest)
         blocks.append(context(f"…and {more} more not listed here."))
+    if unlisted:
+        blocks.append(context(unlisted))
     text = f"{count_text} desktops of pool {esc(name)} differ from its configuration."
     return message(text, blocks)
+
+
+def _unlisted(kinds: tuple[InconsistentType, ...]) -> str:
+    if not kinds:
+        return ""
+    named = " and ".join(kind.label.lower() for kind in kinds)
+    return (
+        f":grey_question: Desktops that differ in {named}: not reported (this Workspace endpoint, "
+        "an older API version, cannot list them)."
+    )
 
 
 def pools_message(

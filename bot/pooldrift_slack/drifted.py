@@ -23,4 +23,10 @@ async def fetch_drifted(client: WorkspaceClient, pool_id: str, *, limit: int) ->
 def to_rows(pool: DesktopPool, found: PoolDesktops) -> DriftedDesktops:
     """The builder's view of a merged drifted listing; pure."""
     rows = [DriftedDesktop(desktop=d, kinds=tuple(d.drift)) for d in found.desktops]
-    return DriftedDesktops(pool=pool, desktops=rows, totals=found.kind_totals, incomplete=found.truncated)
+    return DriftedDesktops(
+        pool=pool,
+        desktops=rows,
+        totals=found.kind_totals,
+        incomplete=found.truncated,
+        unavailable=tuple(found.unavailable_kinds),
+    )

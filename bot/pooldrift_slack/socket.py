@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from pooldrift import __version__
 from pooldrift.errors import ConfigurationError
 
 from .settings import SlackSettings, load_slack_settings, secret
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="pooldrift-slack", description="The /pooldrift Slack bot over Socket Mode.", epilog=HTTP_MODE
     )
     parser.add_argument("--socket", action="store_true", help="connect to Slack over Socket Mode")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
     if not args.socket:
         _say(HTTP_MODE)

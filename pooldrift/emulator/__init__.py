@@ -34,6 +34,7 @@ from .data import Desktop, EmulatorData, Pool
 from .faults import Faults
 from .recorder import RequestLog, RequestRecord
 from .server import EmulatorServer
+from .shape import Shape, ShapeSettings
 
 __all__ = [
     "DEMO_ACCESS_KEY",
@@ -48,6 +49,8 @@ __all__ = [
     "Pool",
     "RequestLog",
     "RequestRecord",
+    "Shape",
+    "ShapeSettings",
     "create_app",
     "main",
 ]

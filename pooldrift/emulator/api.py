@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import KNOWN_REGIONS
-from ..models import InconsistentType
+from .. import regions
 from .config import EmulatorConfig
-from .data import EmulatorData, drift_of
+from .data import KINDS, EmulatorData, drift_of
+from .shape import Shape
 
-#: Error codes the emulator uses for its own (non-gateway) errors.
-BAD_REQUEST = "WKS.0002"
-NOT_FOUND = "WKS.0004"
+#: The Workspace service's code for a request it refuses (400): its error-code table lists
+#: WKS.0001 as the request check, and an unknown desktop pool is answered with it too ("The
+#: desktop pool does not exist.", as the vendor's Terraform provider expects).
+BAD_REQUEST = "WKS.0001"
+UNKNOWN_POOL = "WKS.0001"
+#: The gateway's answers: an unknown path; a project the key pair has no scope in (as for a key
+#: the gateway cannot authenticate).
 API_NOT_FOUND = "APIGW.0101"
+NO_PROJECT_SCOPE = "APIGW.0301"
 
 Answer = tuple[int, dict[str, Any]]
 Query = Sequence[tuple[str, str]]
@@ -61,7 +66,7 @@ def _bool(query: Query, name: str) -> bool | None:
 def list_projects(config: EmulatorConfig, query: Query) -> Answer:
     """IAM ``GET /v3/projects?name=REGION``: the one project, named after the region asked."""
     name = _one(query, "name")
-    if name is not None and name not in KNOWN_REGIONS:
+    if name is not None and not regions.is_known(name):
         return 200, {"projects": [], "links": {"self": "/v3/projects"}}
     project = {
         "id": config.project_id,
@@ -75,8 +80,8 @@ def list_projects(config: EmulatorConfig, query: Query) -> Answer:
     return 200, {"projects": [project], "links": {"self": "/v3/projects"}}
 
 
-def list_pools(data: EmulatorData, query: Query) -> Answer:
-    """``GET /v2/{project}/desktop-pools``: ``name`` is a case-insensitive substring match."""
+def list_pools(data: EmulatorData, shape: Shape, query: Query) -> Answer:
+    """``GET /v2/{project}/desktop-pools``: ``name`` matches as ``shape.name_filter`` says."""
     try:
         offset = _int(query, "offset", 0, 0, None)
         limit = _int(query, "limit", 1000, 0, 1000)
@@ -92,36 +97,39 @@ def list_pools(data: EmulatorData, query: Query) -> Answer:
         pools = [
             p
             for p in data.pools
-            if (name is None or name.lower() in p.name.lower())
+            if (name is None or shape.name_matches(name, p.name))
             and (pool_type is None or p.type == pool_type.upper())
             and (maintenance is None or p.in_maintenance_mode == maintenance)
             and (project is None or p.enterprise_project_id == project)
         ]
-        page = [p.to_api(data.desktops_of(p.id)) for p in pools[offset : offset + limit]]
-    return 200, {"total_count": len(pools), "desktop_pools": page}
+        page = [_pool_body(shape, p.to_api(data.desktops_of(p.id))) for p in pools[offset : offset + limit]]
+    return 200, shape.sparse(
+        {"total_count": len(pools), "desktop_pools": page}, "total_count", "desktop_pools"
+    )
 
 
-def show_pool(data: EmulatorData, pool_id: str) -> Answer:
-    """``GET /v2/{project}/desktop-pools/{pool_id}``: the pool itself, not wrapped (as the SDK reads it)."""
+def show_pool(data: EmulatorData, shape: Shape, pool_id: str) -> Answer:
+    """``GET /v2/{project}/desktop-pools/{pool_id}``: the pool itself, flat
+    (``ShowDesktopPoolDetailResponse``)."""
     with data.lock:
         pool = data.pool(pool_id)
         if pool is None:
             return _no_pool(pool_id)
-        return 200, pool.to_api(data.desktops_of(pool.id))
+        return 200, _pool_body(shape, pool.to_api(data.desktops_of(pool.id)))
 
 
-def statics(data: EmulatorData, pool_id: str) -> Answer:
-    """``GET .../inconsistent-statics``: counts computed from the desktops."""
+def statics(data: EmulatorData, shape: Shape, pool_id: str) -> Answer:
+    """``GET .../inconsistent-statics``: counts computed from the desktops, as many as the version reports."""
     with data.lock:
         if data.pool(pool_id) is None:
             return _no_pool(pool_id)
-        return 200, data.statics(pool_id)
+        return 200, dict(shape.statics(data.statics(pool_id)))
 
 
-def list_desktops(data: EmulatorData, pool_id: str, query: Query) -> Answer:
-    """``GET .../desktops``: ``inconsistent_type`` in any casing (also PRODUCT/IMAGE), ``status``
-    exact (any casing), ``computer_name`` a case-insensitive substring, ``desktop_id`` repeated
-    or comma-separated, ``user_name`` exact."""
+def list_desktops(data: EmulatorData, shape: Shape, pool_id: str, query: Query) -> Answer:
+    """``GET .../desktops``: ``inconsistent_type`` one of the version's values (any casing),
+    ``status`` exact (any casing), ``computer_name`` a case-insensitive substring,
+    ``desktop_id`` repeated or comma-separated, ``user_name`` exact."""
     try:
         offset = _int(query, "offset", 0, 0, None)
         limit = _int(query, "limit", 10, 0, 100)
@@ -130,12 +138,11 @@ def list_desktops(data: EmulatorData, pool_id: str, query: Query) -> Answer:
     kind: str | None = None
     raw_kind = _one(query, "inconsistent_type")
     if raw_kind is not None and raw_kind != "":
-        try:
-            kind = InconsistentType.parse(raw_kind).value
-        except ValueError:
-            allowed = ", ".join(k.value for k in InconsistentType)
-            message = f"inconsistent_type must be one of {allowed}, got {raw_kind[:20]!r}"
+        allowed = shape.filter_values()
+        if raw_kind.upper() not in allowed:
+            message = f"inconsistent_type must be one of {', '.join(allowed)}, got {raw_kind[:20]!r}"
             return error(400, BAD_REQUEST, message)
+        kind = next(k for k in KINDS if k.startswith(raw_kind.upper()))
     status = _one(query, "status")
     computer = _one(query, "computer_name")
     user = _one(query, "user_name")
@@ -153,19 +160,32 @@ def list_desktops(data: EmulatorData, pool_id: str, query: Query) -> Answer:
             and (user is None or d.user_name == user)
             and (not wanted_ids or d.desktop_id in wanted_ids)
         ]
-        page = [d.to_api(pool) for d in chosen[offset : offset + limit]]
+        page = [_desktop_body(shape, d.to_api(pool)) for d in chosen[offset : offset + limit]]
     period = sum(1 for d in chosen if d.charge_mode == "period")
-    return 200, {
+    body = {
         "total_count": len(chosen),
         "pool_desktops": page,
         "on_demand_desktops_num": len(chosen) - period,
         "period_desktops_num": period,
     }
+    return 200, shape.sparse(body, "total_count", "pool_desktops")
+
+
+def _pool_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
+    return shape.sparse(body, "data_volumes", "tags", "description")
+
+
+def _desktop_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
+    return shape.sparse(body, "inconsistent_types", "data_volumes", "user_list", "user_name", "task_status")
 
 
 def _no_pool(pool_id: str) -> Answer:
-    return error(404, NOT_FOUND, f"The desktop pool {pool_id[:64]} does not exist.")
+    return error(400, UNKNOWN_POOL, f"The desktop pool {pool_id[:64]} does not exist.")
 
 
 def no_project(project_id: str) -> Answer:
-    return error(404, NOT_FOUND, f"The project {project_id[:64]} does not exist.")
+    return error(
+        401,
+        NO_PROJECT_SCOPE,
+        f"Incorrect IAM authentication information: the key pair has no scope in project {project_id[:64]}",
+    )

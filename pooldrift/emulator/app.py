@@ -27,6 +27,7 @@ from .config import EmulatorConfig
 from .data import EmulatorData
 from .faults import DEFAULT_ERROR_CODES, Faults
 from .recorder import RequestLog
+from .shape import Shape
 
 log = logging.getLogger("pooldrift.emulator")
 
@@ -45,14 +46,16 @@ def create_app(
     faults: Faults | None = None,
     data: EmulatorData | None = None,
     requests: RequestLog | None = None,
+    shape: Shape | None = None,
 ) -> EmulatorApp:
-    """A ready ASGI app; pass ``faults``/``data``/``requests`` to share them with a test."""
+    """A ready ASGI app; pass ``faults``/``data``/``requests``/``shape`` to share them with a test."""
     config = config or EmulatorConfig()
     return EmulatorApp(
         config,
         faults if faults is not None else Faults(seed=config.fault_seed),
         data if data is not None else EmulatorData.demo(config.data_seed),
         requests if requests is not None else RequestLog(),
+        shape if shape is not None else Shape(),
     )
 
 
@@ -63,7 +66,9 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 class EmulatorApp(Starlette):
     """Starlette app with the Workspace, IAM and (optionally) control routes."""
 
-    def __init__(self, config: EmulatorConfig, faults: Faults, data: EmulatorData, requests: RequestLog):
+    def __init__(
+        self, config: EmulatorConfig, faults: Faults, data: EmulatorData, requests: RequestLog, shape: Shape
+    ):
         routes = [
             Route("/v3/projects", self._projects, methods=["GET"]),
             Route("/v2/{project_id}/desktop-pools", self._pools, methods=["GET"]),
@@ -78,6 +83,7 @@ class EmulatorApp(Starlette):
         if config.control:
             routes += [
                 Route(f"{CONTROL_PREFIX}/faults", self._faults, methods=["GET", "POST", "DELETE"]),
+                Route(f"{CONTROL_PREFIX}/shape", self._shape, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/requests", self._requests, methods=["GET", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
             ]
@@ -86,10 +92,12 @@ class EmulatorApp(Starlette):
         self.faults = faults
         self.data = data
         self.requests = requests
+        self.shape = shape
 
     def reset(self) -> None:
-        """No faults, an empty request log and the seeded demo data again."""
+        """No faults, the full current answers, an empty request log and the seeded demo data again."""
         self.faults.reset()
+        self.shape.reset()
         self.requests.clear()
         self.data.reset()
 
@@ -214,22 +222,24 @@ class EmulatorApp(Starlette):
     async def _pools(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
-        return _json(*api.list_pools(self.data, self._query(request)))
+        return _json(*api.list_pools(self.data, self.shape, self._query(request)))
 
     async def _pool(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
-        return _json(*api.show_pool(self.data, request.path_params["pool_id"]))
+        return _json(*api.show_pool(self.data, self.shape, request.path_params["pool_id"]))
 
     async def _desktops(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
-        return _json(*api.list_desktops(self.data, request.path_params["pool_id"], self._query(request)))
+        return _json(
+            *api.list_desktops(self.data, self.shape, request.path_params["pool_id"], self._query(request))
+        )
 
     async def _statics(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
-        return _json(*api.statics(self.data, request.path_params["pool_id"]))
+        return _json(*api.statics(self.data, self.shape, request.path_params["pool_id"]))
 
     async def _faults(self, request: Request) -> Response:
         if request.method == "DELETE":
@@ -247,6 +257,19 @@ class EmulatorApp(Starlette):
             except (ValueError, TypeError) as exc:
                 return _json(400, {"error_code": api.BAD_REQUEST, "error_msg": str(exc)})
         return _json(200, self.faults.to_dict())
+
+    async def _shape(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.shape.reset()
+        elif request.method == "POST":
+            try:
+                values = json.loads(await request.body() or b"{}")
+                if not isinstance(values, dict):
+                    raise ValueError("the body must be a JSON object of shape settings")
+                self.shape.update(**values)
+            except (ValueError, TypeError) as exc:
+                return _json(400, {"error_code": api.BAD_REQUEST, "error_msg": str(exc)})
+        return _json(200, self.shape.to_dict())
 
     async def _requests(self, request: Request) -> Response:
         if request.method == "DELETE":

@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Product:
-    """A desktop package: its id, flavor and size (strings, as the API sends them)."""
+    """A desktop package: its id, flavor and size (strings, as the API sends them; memory in MiB)."""
 
     product_id: str
     flavor_id: str
@@ -20,7 +20,8 @@ class Product:
     descriptions: str
     is_gpu: bool = False
 
-    def to_api(self, disk_type: str, disk_size: int) -> dict[str, Any]:
+    def to_api(self, disk_type: str, disk_size: int, charge_mode: str = "1") -> dict[str, Any]:
+        """``ProductInfo``; ``charge_mode`` 0 is a yearly/monthly package, 1 on demand."""
         return {
             "product_id": self.product_id,
             "flavor_id": self.flavor_id,
@@ -28,7 +29,7 @@ class Product:
             "cpu": self.cpu,
             "memory": self.memory,
             "descriptions": self.descriptions,
-            "charge_mode": "0",
+            "charge_mode": charge_mode,
             "architecture": "x86",
             "is_gpu": self.is_gpu,
             "package_type": "general",
@@ -65,8 +66,9 @@ class Image:
         }
 
 
-def _product(pid: str, flavor: str, cpu: int, memory: int, *, gpu: bool = False) -> Product:
-    return Product(pid, flavor, str(cpu), str(memory), f"{cpu} vCPUs | {memory} GiB", is_gpu=gpu)
+def _product(pid: str, flavor: str, cpu: int, gib: int, *, gpu: bool = False) -> Product:
+    # memory in MiB, as the vendor's reference example has it ("4096" for 4 GiB)
+    return Product(pid, flavor, str(cpu), str(gib * 1024), f"{cpu} vCPUs | {gib} GiB", is_gpu=gpu)
 
 
 PRODUCTS: dict[str, Product] = {

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, EmulatorConfig
+from .shape import COUNTS, FILTER_VALUES, NAME_FILTERS
 
 DEFAULT_PORT = 8000
 
@@ -33,6 +34,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-control", action="store_true", help="do not mount the /_emulator control API")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    shape = parser.add_argument_group("answers (all within what the vendor's definitions allow)")
+    shape.add_argument(
+        "--api-version",
+        choices=list(FILTER_VALUES),
+        default="current",
+        help="legacy: an older API version (two drift counts; inconsistent_type PRODUCT or IMAGE "
+        "only, 400 for the others)",
+    )
+    shape.add_argument(
+        "--name-filter",
+        choices=NAME_FILTERS,
+        default="icontains",
+        help="how the pool list's name filter matches: substring (contains) or whole name (exact), "
+        "ignoring case (i...) or not (default icontains)",
+    )
+    shape.add_argument(
+        "--nulls",
+        action="store_true",
+        help="send null for empty lists and strings, totals and unreported counts",
+    )
+    shape.add_argument(
+        "--unreported",
+        default="",
+        metavar="COUNTS",
+        help=f"comma-separated drift counts the statics answer leaves out ({', '.join(COUNTS)})",
+    )
     faults = parser.add_argument_group("faults (rates are probabilities from 0 to 1)")
     add = faults.add_argument
     add("--latency", type=float, default=0.0, help="seconds added before every answer")
@@ -78,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             drop_rate=args.drop_rate,
             slow_body=args.slow_body,
             paths=args.paths,
+        )
+        server.shape.update(
+            api_version=args.api_version,
+            name_filter=args.name_filter,
+            nulls=args.nulls,
+            unreported=args.unreported,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -17,8 +17,13 @@ from typing import Any
 
 from . import catalog
 
-#: The four kinds in the wire form the desktop list uses.
+#: The four kinds, in the wire form of the desktop list's filter.
 KINDS: tuple[str, ...] = ("PRODUCT_ID", "IMAGE_ID", "DISK_NUM", "DISK_SIZE")
+#: What a desktop says of itself: the vendor documents only these two in its ``inconsistent_types``
+#: (disk drift shows only through the filter).
+OWN_KINDS: dict[str, str] = {"PRODUCT_ID": "PRODUCT", "IMAGE_ID": "IMAGE"}
+#: ``charging_mode`` as the vendor documents it for a pool: 0 yearly/monthly (period), 1 on demand.
+PERIOD, ON_DEMAND = "0", "1"
 
 
 @dataclass
@@ -39,7 +44,7 @@ class Pool:
     enterprise_project_id: str = "0"
     description: str = ""
     created_time: str = "2024-01-01T00:00:00.000Z"
-    charging_mode: str = "POST_PAID"
+    charging_mode: str = ON_DEMAND
 
     def to_api(self, desktops: list[Desktop]) -> dict[str, Any]:
         """The pool as ``SimpleDesktopPoolInfo`` (list pools and the body of one pool)."""
@@ -54,7 +59,9 @@ class Pool:
             "desktop_used": sum(1 for d in desktops if d.user_name),
             "availability_zone": self.availability_zone,
             "subnet_ids": ["7c1f2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"],
-            "product": catalog.product(self.product_id).to_api(self.disk_type, self.root_size),
+            "product": catalog.product(self.product_id).to_api(
+                self.disk_type, self.root_size, self.charging_mode
+            ),
             **catalog.image(self.image_id).to_api(),
             "image_id": self.image_id,
             "root_volume": {"type": self.disk_type, "size": self.root_size},
@@ -89,7 +96,8 @@ class Desktop:
     ip: str = "192.168.0.10"
 
     def to_api(self, pool: Pool) -> dict[str, Any]:
-        """The desktop as ``PoolDesktopsDetailInfo``, ``inconsistent_types`` computed."""
+        """The desktop as ``PoolDesktopsDetailInfo``, ``inconsistent_types`` computed (package and
+        image only, as the vendor documents the field)."""
         prod = catalog.product(self.product_id)
         volumes = [
             {
@@ -110,14 +118,15 @@ class Desktop:
             "ip_addresses": [self.ip],
             "ipv4": self.ip,
             "user_list": [self.user_name] if self.user_name else [],
-            "desktop_type": f"{pool.type}_POOL",
+            "desktop_type": "POOLED",
             "metadata": {
                 "metering.image_id": self.image_id,
                 "metering.imagetype": "gold",
                 "metering.resourcespeccode": self.product_id,
                 "metering.resourcetype": "hws.resource.type.workspace.desktop",
                 "os_type": image.os_type or "Windows",
-                "charging_mode": "1" if self.charge_mode == "period" else "0",
+                "os_bit": "64",
+                "charging_mode": PERIOD if self.charge_mode == "period" else ON_DEMAND,
             },
             "flavor": {"id": prod.flavor_id, "links": []},
             "status": self.status,
@@ -131,11 +140,13 @@ class Desktop:
             "root_volume": volumes[0],
             "data_volumes": volumes[1:],
             "availability_zone": pool.availability_zone,
-            "product": prod.to_api(self.disk_type, self.root_size),
+            "product": prod.to_api(
+                self.disk_type, self.root_size, PERIOD if self.charge_mode == "period" else ON_DEMAND
+            ),
             "os_version": image.os_version,
             "enterprise_project_id": pool.enterprise_project_id,
             "subnet_id": "7c1f2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b",
-            "inconsistent_types": drift_of(self, pool),
+            "inconsistent_types": [OWN_KINDS[k] for k in drift_of(self, pool) if k in OWN_KINDS],
         }
 
 

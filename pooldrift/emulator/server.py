@@ -16,6 +16,7 @@ from .config import EmulatorConfig
 from .data import EmulatorData
 from .faults import Faults
 from .recorder import RequestLog
+from .shape import Shape
 
 if TYPE_CHECKING:
     import uvicorn
@@ -31,8 +32,10 @@ class EmulatorServer:
         self.faults = Faults(seed=self.config.fault_seed)
         self.data = EmulatorData.demo(self.config.data_seed)
         self.requests = RequestLog()
+        #: how it answers (API version, name filter, nulls); ``reset()`` restores the defaults
+        self.shape = Shape()
         self.app: EmulatorApp = create_app(
-            self.config, faults=self.faults, data=self.data, requests=self.requests
+            self.config, faults=self.faults, data=self.data, requests=self.requests, shape=self.shape
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -59,7 +62,7 @@ class EmulatorServer:
         return self.config.project_id
 
     def reset(self) -> None:
-        """No faults, an empty request log and the seeded demo data again."""
+        """No faults, the default answer shape, an empty request log and the seeded demo data again."""
         self.app.reset()
 
     def start(self, timeout: float = 10.0) -> Self:

@@ -49,7 +49,9 @@ class DriftCount(_Output):
     """One way desktops can differ from their pool, and how many do."""
 
     kind: DriftKind = Field(description="The drift kind (the API's inconsistent_type).")
-    count: int = Field(ge=0, description="Desktops of the pool that differ in this way.")
+    count: int | None = Field(
+        ge=0, description="Desktops that differ so; null: not reported (unknown, not 0)."
+    )
     meaning: str = Field(description="What this kind of drift means.")
 
 
@@ -57,7 +59,7 @@ class PoolInconsistency(_Output):
     """The drift counts of one desktop pool."""
 
     summary: str = Field(description="One plain sentence to quote to the user.")
-    consistent: bool = Field(description="True when every count is 0.")
+    consistent: bool = Field(description="True only when all four counts are reported and 0.")
     drifted_desktops_at_least: int = Field(
         ge=0,
         description="Lower bound on drifted desktops: the largest count (counts overlap; never add them).",

@@ -62,9 +62,10 @@ async def pool_inconsistency(
     image or package changed. If you only know part of the pool's name, call
     list_desktop_pools first.
 
-    The counts overlap (one desktop can differ in several ways): never add them. All zero
-    means consistent. Quote `summary`. An administrator fixes drifted desktops by rebuilding
-    them with the pool's image or changing their package in the Workspace console.
+    The counts overlap (one desktop can differ in several ways): never add them. A null count
+    was not reported by the API: unknown, not 0. Quote `summary`. An administrator fixes
+    drifted desktops by rebuilding them with the pool's image or changing their package in the
+    Workspace console.
     """
     async with Runtime.call("pool_inconsistency", doing=f"checking pool {shown(pool)}"):
         runtime = ctx.request_context.lifespan_context

@@ -285,3 +285,45 @@ def test_clip() -> None:
     assert kit.clip("abcd", 3) == "ab…"
     assert len(kit.section("x" * 5000)["text"]["text"]) == kit.TEXT_MAX
     assert len(kit.section(fields=["f"] * 14)["fields"]) == kit.MAX_FIELDS
+
+
+def test_an_unreported_count_is_never_shown_as_zero() -> None:
+    payload = report(disk_num=None, disk_size=None)
+    fields = next(b["fields"] for b in payload_blocks(payload) if b["type"] == "section" and "fields" in b)
+    texts = [f["text"] for f in fields]
+    assert texts[2] == "*Data-disk count*\n:grey_question: not reported"
+    assert texts[3] == "*Disk capacity*\n:grey_question: not reported"
+    unknown = report(product_id=0, disk_num=None, disk_size=None)
+    message = report_message(unknown, who="U1", elapsed_ms=1, in_channel=True)
+    assert message["blocks"][0]["text"]["text"] == "❔ web-prod: drift not fully reported"
+    assert [e["action_id"] for e in message["blocks"][-1]["elements"]] == [REFRESH_ACTION]
+    assert "not known to be consistent" in message["text"]
+
+
+def test_drifted_desktops_name_the_kinds_that_could_not_be_listed() -> None:
+    desktop = PoolDesktop(desktop_id="d1", computer_name="WEB0001", product_id="p2")
+    listing = PoolDesktops(
+        pool_id=POOL_ID,
+        inconsistent_type=InconsistentType.PRODUCT_ID,
+        total_count=1,
+        desktops=[desktop],
+    )
+    merged = merge_drift_listings(
+        POOL_ID, [listing], unavailable=[InconsistentType.DISK_SIZE, InconsistentType.DISK_NUM]
+    )
+    found = to_rows(pool(), merged)
+    assert found.unavailable == (InconsistentType.DISK_NUM, InconsistentType.DISK_SIZE)
+    blocks = drifted_message(found, limit=10)["blocks"]
+    notes = [b["elements"][0]["text"] for b in blocks if b["type"] == "context"]
+    assert notes == [
+        ":grey_question: Desktops that differ in data-disk count and disk capacity: not reported "
+        "(this Workspace endpoint, an older API version, cannot list them)."
+    ]
+    none = to_rows(pool(), merge_drift_listings(POOL_ID, [], unavailable=[InconsistentType.DISK_NUM]))
+    empty = drifted_message(none, limit=10)
+    assert "differs in package or image now" in empty["text"] and "not reported" in json.dumps(empty)
+
+
+def payload_blocks(value: DriftReport) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = report_message(value, who="U1", elapsed_ms=1, in_channel=True)["blocks"]
+    return blocks

@@ -84,7 +84,7 @@ def test_pools_scan_desktops(emulator_env: dict[str, str], emulator: EmulatorSer
         (("check", "../../etc"), 2, "invalid pool reference"),
         (("check", "dev-ubuntu2"), 1, "dev-ubuntu22"),
         (("check", "Lab-A"), 1, "use one of their ids"),
-        (("check", "00000000-0000-4000-8000-000000000000"), 1, "HTTP 404"),
+        (("check", "00000000-0000-4000-8000-000000000000"), 1, "HTTP 400 WKS.0001: The desktop pool"),
         (("check", "x", "--region", "mars-1"), 1, "unknown region"),
     ],
 )

@@ -48,6 +48,20 @@ async def test_legacy_client_mode_over_stdio(emulator: EmulatorServer, emulator_
     check_drift(result.structured_content, emulator, emulator.data.pool_named("qa-win11"))
 
 
+async def test_the_legacy_api_version_over_stdio(
+    emulator: EmulatorServer, emulator_env: dict[str, str]
+) -> None:
+    emulator.shape.update(api_version="legacy", nulls=True)
+    async with Client(params(emulator_env)) as client:
+        result = await client.call_tool("pool_inconsistency", {"pool": "dev-ubuntu22"})
+    structured = result.structured_content
+    assert structured is not None and not result.is_error
+    statics = emulator.data.statics(emulator.data.pool_named("dev-ubuntu22").id)
+    counts = [c["count"] for c in structured["counts"]]
+    assert counts == [statics["product_id"], statics["image_id"], None, None]
+    assert "not reported by the API" in structured["summary"]
+
+
 class RawSession:
     """Newline-delimited JSON-RPC over the pipes, as a 2024 client would speak it."""
 

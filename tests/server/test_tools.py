@@ -212,12 +212,14 @@ async def test_ambiguous_pool_lists_the_ids(settings: Settings, emulator: Emulat
     assert is_error and template.id in text and twin.id in text and "one of these ids" in text
 
 
-async def test_unknown_pool_id_is_a_404_with_the_request_id(
+async def test_unknown_pool_id_is_not_found_with_the_request_id(
     settings: Settings, emulator: EmulatorServer
 ) -> None:
+    # the API answers 400 WKS.0001 "The desktop pool ... does not exist."
     async with connect(settings) as client:
         is_error, text, _ = await call(client, "pool_inconsistency", pool=UNKNOWN_ID)
-    assert is_error and "HTTP 404" in text and "request id" in text and "list_desktop_pools" in text
+    assert is_error and "not found (HTTP 400 WKS.0001" in text
+    assert "request id" in text and "list_desktop_pools" in text
 
 
 @pytest.mark.parametrize(

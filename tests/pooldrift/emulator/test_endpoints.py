@@ -8,12 +8,13 @@ import httpx2
 import pytest
 
 from pooldrift.emulator import EmulatorServer
-from pooldrift.emulator.data import KINDS, drift_of
+from pooldrift.emulator.data import OWN_KINDS, drift_of
 from pooldrift.models import DesktopPool, InconsistentStatics, PoolDesktopPage, PoolList
 
+#: The current filter values in the casings the vendor's own SDK uses (docstring, enum) and more.
 CASINGS = {
-    "PRODUCT_ID": ["PRODUCT_ID", "product_id", "Product_Id", "PRODUCT", "product"],
-    "IMAGE_ID": ["IMAGE_ID", "image_id", "Image_ID", "IMAGE", "image"],
+    "PRODUCT_ID": ["PRODUCT_ID", "product_id", "Product_Id"],
+    "IMAGE_ID": ["IMAGE_ID", "image_id", "Image_ID"],
     "DISK_NUM": ["DISK_NUM", "disk_num", "Disk_Num"],
     "DISK_SIZE": ["DISK_SIZE", "disk_size", "dIsK_sIzE"],
 }
@@ -117,7 +118,7 @@ def test_list_pools_refuses_bad_query_values(
     response = raw.get(f"/v2/{emulator.project_id}/desktop-pools", params=params)
     assert response.status_code == 400
     body = response.json()
-    assert body["error_code"] and next(iter(params)) in body["error_msg"]
+    assert body["error_code"] == "WKS.0001" and next(iter(params)) in body["error_msg"]
 
 
 def test_one_pool_is_the_pool_itself(emulator: EmulatorServer, raw: httpx2.Client) -> None:
@@ -132,18 +133,21 @@ def test_one_pool_is_the_pool_itself(emulator: EmulatorServer, raw: httpx2.Clien
 
 
 @pytest.mark.parametrize("suffix", ["", "/desktops", "/inconsistent-statics"])
-def test_unknown_pool_or_project_is_404_with_an_error_body(
+def test_unknown_pool_or_project_answers_as_the_vendor_does(
     emulator: EmulatorServer, raw: httpx2.Client, suffix: str
 ) -> None:
     unknown_pool = "a130ab3a-72bf-4b71-baa9-af4987c8e338"
     response = raw.get(f"/v2/{emulator.project_id}/desktop-pools/{unknown_pool}{suffix}")
-    assert response.status_code == 404
-    assert response.json()["error_code"] and unknown_pool in response.json()["error_msg"]
+    assert response.status_code == 400  # not 404: the service's own request check answers it
+    body = response.json()
+    assert body["error_code"] == "WKS.0001"
+    assert body["error_msg"] == f"The desktop pool {unknown_pool} does not exist."
 
     real_pool = emulator.data.pools[0].id
     other_project = "bcae3e673fd04716a3b9dacdf58ca336"
     response = raw.get(f"/v2/{other_project}/desktop-pools/{real_pool}{suffix}")
-    assert response.status_code == 404
+    assert response.status_code == 401  # the gateway: the key pair has no scope there
+    assert response.json()["error_code"] == "APIGW.0301"
     assert set(response.json()) >= {"error_code", "error_msg"}
 
 
@@ -185,8 +189,14 @@ def test_a_desktop_shows_its_own_configuration(emulator: EmulatorServer, raw: ht
         assert "image_id" not in item
         assert item["root_volume"]["size"] == desktop.root_size
         assert [v["size"] for v in item["data_volumes"]] == desktop.data_sizes
-        assert item["inconsistent_types"] == drift_of(desktop, pool)
-        assert set(item["inconsistent_types"]) <= set(KINDS)
+        # what a desktop says of itself: package and image only, in the documented values
+        assert item["inconsistent_types"] == [OWN_KINDS[k] for k in drift_of(desktop, pool) if k in OWN_KINDS]
+        assert set(item["inconsistent_types"]) <= {"PRODUCT", "IMAGE"}
+        assert item["desktop_type"] == "POOLED"
+        period = desktop.charge_mode == "period"
+        assert item["metadata"]["charging_mode"] == item["product"]["charge_mode"] == ("0" if period else "1")
+    assert any(d.charge_mode == "period" for d in by_id.values())
+    assert any(d.charge_mode == "on_demand" for d in by_id.values())
 
 
 @pytest.mark.parametrize("pool_name", ["sales-win11", "dev-ubuntu22", "qa-win11", "finance-win11", "lab-a"])
@@ -202,15 +212,21 @@ def test_the_filter_in_any_casing_agrees_with_the_statics(
         for spelling in spellings:
             page = _get(raw, f"{base}/desktops", inconsistent_type=spelling, limit=100)
             assert page["total_count"] == statics[kind.lower()], (kind, spelling)
-            assert all(kind in d["inconsistent_types"] for d in page["pool_desktops"])
+            own = OWN_KINDS.get(kind)  # the disk kinds show only through the filter
+            assert all(own in d["inconsistent_types"] for d in page["pool_desktops"]) if own else True
 
 
-def test_an_unknown_inconsistent_type_is_refused(emulator: EmulatorServer, raw: httpx2.Client) -> None:
+@pytest.mark.parametrize("value", ["FLAVOR", "PRODUCT", "image"])
+def test_an_unknown_inconsistent_type_is_refused(
+    emulator: EmulatorServer, raw: httpx2.Client, value: str
+) -> None:
+    # the legacy values too: the current API version takes only the four current ones
     pool = emulator.data.pool_named("sales-win11")
     response = raw.get(
-        f"/v2/{emulator.project_id}/desktop-pools/{pool.id}/desktops", params={"inconsistent_type": "FLAVOR"}
+        f"/v2/{emulator.project_id}/desktop-pools/{pool.id}/desktops", params={"inconsistent_type": value}
     )
     assert response.status_code == 400
+    assert response.json()["error_code"] == "WKS.0001"
     assert "inconsistent_type" in response.json()["error_msg"]
 
 
@@ -245,7 +261,7 @@ def test_counts_follow_changes_to_the_data(emulator: EmulatorServer, raw: httpx2
     assert statics == {"product_id": 0, "image_id": 1, "disk_num": 1, "disk_size": 1}
     flagged = _get(raw, f"{url}/desktops", inconsistent_type="DISK_NUM")["pool_desktops"]
     assert [d["desktop_id"] for d in flagged] == [desktop.desktop_id]
-    assert flagged[0]["inconsistent_types"] == ["IMAGE_ID", "DISK_NUM", "DISK_SIZE"]
+    assert flagged[0]["inconsistent_types"] == ["IMAGE"]
 
     # re-imaging the pool makes every other desktop drift instead
     pool.image_id = desktop.image_id

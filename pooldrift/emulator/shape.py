@@ -1,0 +1,115 @@
+"""How the emulator answers, within what the vendor's definitions allow: the API version, how the
+pool-name filter matches, and whether empty or unreported values come as ``null``.
+
+Changed at run time (tests, ``POST /_emulator/shape``) like the faults, and reset with them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+#: The count fields of the inconsistent-statics answer.
+COUNTS = ("product_id", "image_id", "disk_num", "disk_size")
+#: The filter values each API version takes (upper case; the emulator accepts any casing).
+FILTER_VALUES = {
+    "current": ("PRODUCT_ID", "IMAGE_ID", "DISK_NUM", "DISK_SIZE"),
+    "legacy": ("PRODUCT", "IMAGE"),
+}
+#: Counts an older API version does not report at all.
+LEGACY_UNREPORTED = ("disk_num", "disk_size")
+NAME_FILTERS = ("icontains", "contains", "iexact", "exact")
+
+
+@dataclass
+class ShapeSettings:
+    """The switches; every default is the current API answering in full."""
+
+    #: ``legacy``: the older API version (two counts, only ``PRODUCT``/``IMAGE`` filter values).
+    api_version: str = "current"
+    #: How ``name`` matches pool names: substring or whole name, ignoring case (``i…``) or not.
+    name_filter: str = "icontains"
+    #: Send ``null`` for empty lists and strings, unreported counts and totals.
+    nulls: bool = False
+    #: Counts the statics answer does not report (besides the legacy version's).
+    unreported: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Shape:
+    """The emulator's current ``ShapeSettings``, safe to change from a test's thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._settings = ShapeSettings()
+
+    @property
+    def settings(self) -> ShapeSettings:
+        with self._lock:
+            return self._settings
+
+    def reset(self) -> None:
+        with self._lock:
+            self._settings = ShapeSettings()
+
+    def update(self, **values: Any) -> None:
+        """Change some switches; a bad value raises ``ValueError`` and changes nothing."""
+        known = {f.name for f in fields(ShapeSettings)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown shape settings: {', '.join(unknown)}")
+        with self._lock:
+            merged = {**asdict(self._settings), **values}
+            merged["unreported"] = _counts(merged["unreported"])
+            merged["nulls"] = bool(merged["nulls"])
+            if merged["api_version"] not in FILTER_VALUES:
+                raise ValueError(f"api_version must be one of {', '.join(FILTER_VALUES)}")
+            if merged["name_filter"] not in NAME_FILTERS:
+                raise ValueError(f"name_filter must be one of {', '.join(NAME_FILTERS)}")
+            self._settings = ShapeSettings(**merged)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self.settings)
+
+    # -- what the handlers ask -------------------------------------------------------------
+
+    def name_matches(self, wanted: str, name: str) -> bool:
+        mode = self.settings.name_filter
+        if mode.startswith("i"):
+            wanted, name = wanted.lower(), name.lower()
+        return wanted in name if mode.endswith("contains") else wanted == name
+
+    def filter_values(self) -> tuple[str, ...]:
+        return FILTER_VALUES[self.settings.api_version]
+
+    def statics(self, counts: dict[str, int]) -> dict[str, int | None]:
+        """The statics answer: unreported counts left out, or ``null`` with ``nulls``."""
+        settings = self.settings
+        gone = set(settings.unreported)
+        if settings.api_version == "legacy":
+            gone |= set(LEGACY_UNREPORTED)
+        body: dict[str, int | None] = {}
+        for name in COUNTS:
+            if name not in gone:
+                body[name] = counts[name]
+            elif settings.nulls:
+                body[name] = None
+        return body
+
+    def sparse(self, body: dict[str, Any], *keys: str) -> dict[str, Any]:
+        """With ``nulls``: each of ``keys`` whose value is empty (or a total) becomes ``null``."""
+        if not self.settings.nulls:
+            return body
+        for key in keys:
+            if key in body and (key == "total_count" or body[key] in ([], {}, "")):
+                body[key] = None
+        return body
+
+
+def _counts(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    names = tuple(str(x).strip().lower() for x in items if str(x).strip())
+    bad = [n for n in names if n not in COUNTS]
+    if bad:
+        raise ValueError(f"unreported counts must be among {', '.join(COUNTS)}; got {', '.join(bad)}")
+    return names

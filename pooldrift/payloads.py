@@ -1,0 +1,161 @@
+"""The Workspace API's answers as typed models, checked against the vendor SDK's models
+(``tests/pooldrift/test_contract.py``): every field optional, ``null`` accepted, unknown fields ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from .kinds import InconsistentType
+
+__all__ = [
+    "DesktopPool",
+    "InconsistentStatics",
+    "PoolDesktop",
+    "PoolDesktopPage",
+    "PoolList",
+    "PoolProduct",
+    "Volume",
+]
+
+
+def _empty_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _metadata(value: Any) -> Any:
+    """``null`` is no metadata; a value that is not a string is kept in its JSON form."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        return value  # let validation say what is wrong
+    return {
+        str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        for k, v in value.items()
+        if v is not None
+    }
+
+
+def _name(value: Any) -> Any:
+    return "" if value is None else value
+
+
+#: Lists the vendor may send as ``null`` (its SDKs serialize empty values that way or omit them).
+_Strings = Annotated[list[str], BeforeValidator(_empty_list)]
+
+
+class _Upstream(BaseModel):
+    """An answer of the API: every field optional, as the vendor's definitions have it, and
+    unknown fields ignored (the vendor adds fields freely). Only the ids pooldrift acts on
+    are required: an answer without them is malformed."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class InconsistentStatics(_Upstream):
+    """The body of ``GET .../desktop-pools/{pool_id}/inconsistent-statics``
+    (``ListInconsistentStaticsResponse``).
+
+    A count the answer leaves out (older API versions had only the first two) or sends as
+    ``null`` is unknown: ``None``, never 0."""
+
+    product_id: int | None = Field(default=None, ge=0, description="Desktops whose package differs.")
+    image_id: int | None = Field(default=None, ge=0, description="Desktops whose image differs.")
+    disk_num: int | None = Field(default=None, ge=0, description="Desktops whose data-disk count differs.")
+    disk_size: int | None = Field(
+        default=None, ge=0, description="Desktops whose total disk capacity differs."
+    )
+
+
+class Volume(_Upstream):
+    """``VolumeInfo`` (a pool's disks) or ``VolumeDetail`` (a desktop's)."""
+
+    type: str | None = Field(default=None, description="Disk type, e.g. SAS or SSD.")
+    size: int | None = Field(default=None, description="Size in GB.")
+
+
+_Volumes = Annotated[list[Volume], BeforeValidator(_empty_list)]
+
+
+class PoolProduct(_Upstream):
+    """``ProductInfo``: the package of a pool or a desktop."""
+
+    product_id: str | None = Field(default=None, description="Package id of the pool.")
+    flavor_id: str | None = None
+    cpu: str | None = None
+    memory: str | None = Field(default=None, description="Memory in MiB, as a string (e.g. 4096).")
+    descriptions: str | None = None
+
+
+class DesktopPool(_Upstream):
+    """A desktop pool: ``SimpleDesktopPoolInfo`` in the list, ``ShowDesktopPoolDetailResponse`` alone."""
+
+    id: str = Field(description="Pool id (UUID).")
+    name: Annotated[str, BeforeValidator(_name)] = Field(default="", description="Pool name.")
+    type: str | None = Field(default=None, description="DYNAMIC or STATIC.")
+    status: str | None = Field(default=None, description="Pool status, e.g. STEADY.")
+    desktop_count: int | None = Field(default=None, description="Desktops in the pool.")
+    desktop_used: int | None = Field(default=None, description="Desktops assigned to users.")
+    availability_zone: str | None = None
+    product: PoolProduct | None = None
+    image_id: str | None = Field(default=None, description="Image the pool's desktops use.")
+    image_name: str | None = None
+    root_volume: Volume | None = None
+    data_volumes: _Volumes = Field(default_factory=list)
+    enterprise_project_id: str | None = None
+    in_maintenance_mode: bool | None = None
+    created_time: str | None = None
+
+    @property
+    def product_id(self) -> str | None:
+        return self.product.product_id if self.product else None
+
+
+class PoolList(_Upstream):
+    """``ListDesktopPoolsResponse``."""
+
+    total_count: int | None = None
+    desktop_pools: Annotated[list[DesktopPool], BeforeValidator(_empty_list)] = Field(default_factory=list)
+
+
+class PoolDesktop(_Upstream):
+    """A desktop of a pool (``PoolDesktopsDetailInfo``), with the ways it differs from the pool
+    that it reports itself: the vendor documents ``PRODUCT`` and ``IMAGE`` only; disk drift
+    shows only through the listing filter (``merge_drift_listings`` adds it)."""
+
+    desktop_id: str
+    computer_name: str | None = None
+    status: str | None = None
+    product_id: str | None = None
+    root_volume: Volume | None = None
+    data_volumes: _Volumes = Field(default_factory=list)
+    metadata: Annotated[dict[str, str], BeforeValidator(_metadata)] = Field(default_factory=dict)
+    inconsistent_types: _Strings = Field(default_factory=list)
+    user_name: str | None = None
+
+    @property
+    def image_id(self) -> str | None:
+        return self.metadata.get("metering.image_id")
+
+    @property
+    def drift(self) -> list[InconsistentType]:
+        """The parsed ``inconsistent_types``; unknown values are dropped."""
+        kinds: list[InconsistentType] = []
+        for raw in self.inconsistent_types:
+            try:
+                kind = InconsistentType.parse(raw)
+            except ValueError:
+                continue
+            if kind not in kinds:
+                kinds.append(kind)
+        return kinds
+
+
+class PoolDesktopPage(_Upstream):
+    """``ListPoolDesktopsDetailResponse`` (the on-demand/period tallies are not read)."""
+
+    total_count: int | None = None
+    pool_desktops: Annotated[list[PoolDesktop], BeforeValidator(_empty_list)] = Field(default_factory=list)
