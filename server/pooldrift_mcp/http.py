@@ -1,31 +1,40 @@
-"""``pooldrift-server``: the HTTP service (``pooldrift_mcp.app``) under uvicorn, announced on
-stdout once it accepts connections, and stopped by SIGTERM or SIGINT with a bounded drain.
+"""``pooldrift-server``: one Starlette app — MCP Streamable HTTP at /mcp, Slack beside it when
+the Slack package is installed and configured, /healthz, /readyz and /metrics — and its command.
+
+One WorkspaceClient per process, opened in the app's lifespan and shared by the MCP tools and
+the Slack routes; on the way down, Slack's answers in flight get what is left of the grace.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
-import logging
-import signal
-import socket
 import sys
-from collections.abc import Iterator, Sequence
-from types import FrameType
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
-import uvicorn
+from mcp.server.auth.settings import AuthSettings
+from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
 
+from pooldrift.client import WorkspaceClient
+from pooldrift.config import Settings, load
 from pooldrift.errors import ConfigurationError
 from pooldrift.logs import configure_logging
 from pooldrift.version import __version__
 
-from .app import Drain, create_app
-from .settings import ServerSettings, base_url, load_server_settings
+from .auth import StaticTokenVerifier, transport_security
+from .probes import UpstreamHealth, probe_routes
+from .runtime import Runtime
+from .serving import Drain, serve
+from .settings import ServerSettings, load_server_settings
+from .tools import build_server
 
-log = logging.getLogger("pooldrift.server")
+__all__ = ["SlackMount", "create_app", "main", "slack_from_environment"]
 
 DESCRIPTION = """\
 Serve MCP Streamable HTTP at /mcp, Slack at /slack/events (when pooldrift-slack is installed
@@ -39,59 +48,124 @@ Exit status 2 when the configuration is refused.
 """
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, announcing on stdout once its socket accepts connections (tests and scripts
-    wait for that line; with port 0 it carries the port picked), and counting the drain from
-    the first signal."""
+class SlackMount(Protocol):
+    """What the Slack package mounts (``pooldrift_slack.http.SlackEndpoint``)."""
 
-    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
-        super().__init__(config)
-        self.drain = drain
+    @property
+    def routes(self) -> list[BaseRoute]: ...
 
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started:
-            port = self.servers[0].sockets[0].getsockname()[1]
-            url = base_url(self.config.host, port)
-            sys.stdout.write(f"pooldrift-server listening on {url} (MCP at {url}/mcp)\n")
-            sys.stdout.flush()
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.drain.since is None:
-            log.info("stopping: answers in flight get up to %g s", self.drain.grace)
-        self.drain.begin()
-        super().handle_exit(sig, frame)
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # uvicorn raises the signal again once it has stopped, so a drained stop would end
-        # with 143 (SIGTERM); a stop that drained is a success
-        handlers = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
+    async def aclose(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for answers in flight, then close what it holds."""
+        ...
 
 
-async def serve(app: Starlette, settings: ServerSettings, drain: Drain) -> int:
-    """Serve until SIGINT/SIGTERM; the exit status for ``main``."""
-    config = uvicorn.Config(
-        app,
+#: makes the Slack mount from a function returning the shared client
+SlackFactory = Callable[[Callable[[], WorkspaceClient]], SlackMount | None]
+
+
+@dataclass
+class _State:
+    runtime: Runtime | None = None
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    client_settings: Settings | None = None,
+    *,
+    slack: SlackFactory | None = None,
+    drain: Drain | None = None,
+) -> Starlette:
+    """The whole HTTP service. ``slack`` (default: ``slack_from_environment``) gets a function
+    returning the shared client and returns the Slack mount, or None for no Slack."""
+    settings = settings or load_server_settings()
+    settings.check()
+    drain = drain or Drain(settings.shutdown_grace)
+    state = _State()
+
+    def current() -> Runtime:
+        if state.runtime is None:
+            raise RuntimeError("pooldrift-server is not running")
+        return state.runtime
+
+    verifier = StaticTokenVerifier(settings.tokens) if settings.tokens else None
+    # static bearer tokens: no authorization server, so no protected-resource metadata either
+    auth = AuthSettings(issuer_url=AnyHttpUrl(settings.url), resource_server_url=None) if verifier else None
+    mcp = build_server(shared=current, token_verifier=verifier, auth=auth)
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        json_response=True,  # one request, one answer: the tools send no progress or notifications
+        transport_security=transport_security(settings),
         host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-        # requests in flight finish within the grace; the lifespan gives Slack what is left
-        # (typed int, but uvicorn waits with asyncio.wait_for, which takes any number of seconds)
-        timeout_graceful_shutdown=max(settings.shutdown_grace, 0.1),  # type: ignore[arg-type]
+        # each idle session holds ~43 KiB: bound how many, and for how long
+        max_sessions=settings.max_sessions,
+        session_idle_timeout=settings.session_idle,
     )
-    server = _Server(config, drain)
+    endpoint = (slack or slack_from_environment)(lambda: current().require_client())
+    health = UpstreamHealth()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with Runtime.open(client_settings) as runtime:
+            state.runtime = runtime
+            try:
+                async with mcp.session_manager.run():
+                    yield
+            finally:
+                # before the client closes: Slack's answers in flight still need it
+                if endpoint is not None:
+                    await endpoint.aclose(drain.left())
+                await health.aclose()
+                state.runtime = None
+
+    routes: list[BaseRoute] = [
+        *probe_routes(lambda: state.runtime, health, metrics_token=settings.metrics_token),
+        *(endpoint.routes if endpoint is not None else []),
+        Mount("", app=mcp_app),  # last: /mcp with its bearer-token middleware
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def slack_from_environment(get_client: Callable[[], WorkspaceClient]) -> SlackMount | None:
+    """The Slack endpoint when the Slack package is installed and its settings enable it."""
     try:
-        await server.serve()
-    except SystemExit as exc:  # uvicorn exits this way when it cannot bind
-        return int(exc.code or 1)
-    return 0 if server.started else 1
+        # optional: pooldrift-mcp installed without the [slack] extra serves no Slack
+        from pooldrift_slack.settings import SlackSettings
+    except ImportError:
+        return None
+    slack_settings = load(SlackSettings, what="Slack settings")
+    if slack_settings.signing_secret is None:
+        return None
+    # deferred: Bolt and slack_sdk add ~17 MiB of RSS (pooldrift-server at start: 72 → 88 MiB)
+    # and ~0.6 s of start-up, paid only by deployments that enable Slack
+    from pooldrift_slack import http as slack_http
+
+    make = getattr(slack_http, "slack_endpoint", None)
+    if make is not None:
+        return cast(SlackMount, make(get_client, settings=slack_settings))
+    return _routes_and_store(slack_http, get_client, slack_settings)
+
+
+@dataclass
+class _RoutesAndStore:
+    """The Slack package's routes before it had ``slack_endpoint``: nothing to drain, a store to close."""
+
+    routes: list[BaseRoute]
+    store: Any
+
+    async def aclose(self, grace: float) -> None:  # noqa: ARG002 - nothing to wait for
+        await self.store.aclose()
+
+
+def _routes_and_store(
+    slack_http: Any, get_client: Callable[[], WorkspaceClient], slack_settings: Any
+) -> SlackMount:
+    # deferred like pooldrift_slack.http above: retries imports Bolt
+    from pooldrift_slack.retries import open_seen_store
+    from pooldrift_slack.settings import secret
+
+    store = open_seen_store(secret(slack_settings.redis_url))  # Redis when configured
+    routes = slack_http.slack_routes(get_client, settings=slack_settings, seen=store)
+    return _RoutesAndStore(list(routes), store)
 
 
 def parser() -> argparse.ArgumentParser:
