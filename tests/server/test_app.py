@@ -14,8 +14,8 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from pooldrift_mcp.http import create_app
 from pooldrift_mcp.auth import StaticTokenVerifier, bearer_matches, transport_security
+from pooldrift_mcp.http import create_app
 from pooldrift_mcp.settings import ServerSettings, is_loopback, load_server_settings
 from pydantic import SecretStr
 from starlette.requests import Request
