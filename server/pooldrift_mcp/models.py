@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pooldrift.models import DriftReport, InconsistentType
 from pooldrift.validation import shown
 
-if TYPE_CHECKING:  # a type only: importing pooldrift.client would put it on the stdio start-up path
+if TYPE_CHECKING:  # types only: both are imported at the first tool call, off the stdio start-up path
     from pooldrift.client import DesktopPools
+    from pooldrift.models import DriftReport
 
 #: ``list_desktop_pools`` never returns more rows than this, whatever the model asks for.
 MAX_POOLS_LISTED = 100
@@ -75,6 +75,10 @@ class PoolInconsistency(_Output):
 
     @classmethod
     def from_report(cls, report: DriftReport) -> PoolInconsistency:
+        # deferred: building pooldrift.models' classes takes ~3 % of the stdio cold start
+        # (bench_mcp.py, section 1); the first check imports them with the client anyway
+        from pooldrift.models import InconsistentType
+
         return cls(
             summary=report.summary(),
             consistent=report.consistent,

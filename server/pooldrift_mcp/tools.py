@@ -23,12 +23,11 @@ from mcp.types import ToolAnnotations
 from pydantic import ConfigDict, Field, ValidationError
 
 from pooldrift.config import Settings
-from pooldrift.metrics import record_call
 from pooldrift.validation import shown, validate_pool_ref
 from pooldrift.version import __version__
 
 from .models import MAX_POOLS_LISTED, PoolInconsistency, PoolListing, compact
-from .runtime import Runtime
+from .runtime import Runtime, record
 from .wording import LIST_PERMISSION, invalid_arguments
 
 INSTRUCTIONS = (
@@ -133,7 +132,7 @@ class StrictTool(Tool):
             refused = exc.__cause__
             if isinstance(exc, UnexpectedToolError) or not isinstance(refused, ValidationError):
                 raise
-            record_call("mcp", self.name, "invalid_input", time.perf_counter() - started)
+            record(self.name, "invalid_input", time.perf_counter() - started)
             # the cause stays a ValidationError: the SDK then logs the argument names, not values
             raise ToolError(invalid_arguments(refused)) from refused
 

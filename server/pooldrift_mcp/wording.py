@@ -94,6 +94,14 @@ def new_reference() -> str:
 
 def invalid_arguments(exc: ValidationError) -> str:
     """A short text naming each refused argument; no pydantic wording, no URL, no value echoed."""
+    try:
+        return _invalid_arguments(exc)
+    except Exception:
+        log.exception("could not word refused arguments")
+        return "Invalid arguments: check their JSON types against the input schema. " + _NOTHING_SENT
+
+
+def _invalid_arguments(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False, include_context=False):
         argument = ".".join(str(part) for part in error["loc"]) or "arguments"
