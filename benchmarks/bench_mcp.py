@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,8 +56,16 @@ def rss_mib(pid: int) -> tuple[float, float]:
 # -- 1. stdio cold start and the size of tools/list ------------------------------------------------
 
 
-def cold_start(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int]:
-    """Seconds from spawn to the tools/list answer (initialize handshake first); its bytes."""
+def children_cpu() -> float:
+    """User + system CPU seconds of the children this process has waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cold_start(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Seconds from spawn to the tools/list answer (initialize handshake first), the CPU
+    seconds the process used in all, and the answer's bytes."""
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
@@ -83,7 +92,7 @@ def cold_start(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int]:
     proc.stdin.close()
     proc.wait(10)
     proc.stdout.close()
-    return elapsed, len(answer.rstrip(b"\n"))
+    return elapsed, children_cpu() - cpu, len(answer.rstrip(b"\n"))
 
 
 def report_cold_start(env: dict[str, str]) -> None:
@@ -102,34 +111,39 @@ def report_cold_start(env: dict[str, str]) -> None:
         check=True,
     )
     ours_argv = [str(BIN / "pooldrift-mcp")]
-    ours: list[float] = []
-    floor: list[float] = []
+    ours: list[tuple[float, float]] = []
+    floor: list[tuple[float, float]] = []
     sizes: dict[str, int] = {}
     for _ in range(COLD_RUNS):  # interleaved, so drift in machine load hits both alike
-        seconds, sizes["bare"] = cold_start(BARE, env)
-        floor.append(seconds)
-        seconds, sizes["ours"] = cold_start(ours_argv, env)
-        ours.append(seconds)
-    base = statistics.median(floor)
+        *run, sizes["bare"] = cold_start(BARE, env)
+        floor.append((run[0], run[1]))
+        *run, sizes["ours"] = cold_start(ours_argv, env)
+        ours.append((run[0], run[1]))
+    base = statistics.median(s for s, _ in floor)
+    base_cpu = statistics.median(c for _, c in floor)
     print(
         f"1. stdio cold start: spawn → initialize → tools/list answered; median of {COLD_RUNS}, interleaved\n"
         "   (editable install, bytecode compiled first with `python -m compileall`; "
-        "the floor is a bare MCPServer with one tool)"
+        "the floor is a bare MCPServer with one tool).\n"
+        "   CPU ms is what the process used in all (user + system): less swayed by other work on the machine."
     )
     rows = []
     for name, samples in (("bare MCPServer (floor)", floor), ("pooldrift-mcp", ours)):
-        ratio = statistics.median(samples) / base
-        note = "" if samples is floor else f"≤ 1.15× the floor: {verdict(ratio <= 1.15)}"
+        wall = statistics.median(s for s, _ in samples)
+        cpu = statistics.median(c for _, c in samples)
+        note = "" if samples is floor else f"≤ 1.15× the floor: {verdict(wall / base <= 1.15)}"
         rows.append(
             [
                 name,
-                f"{statistics.median(samples) * 1000:.0f}",
-                f"{min(samples) * 1000:.0f}",
-                f"{ratio:.2f}×",
+                f"{wall * 1000:.0f}",
+                f"{min(s for s, _ in samples) * 1000:.0f}",
+                f"{wall / base:.2f}×",
+                f"{cpu * 1000:.0f}",
+                f"{cpu / base_cpu:.2f}×",
                 note,
             ]
         )
-    table(["server", "median ms", "min ms", "× floor", ""], rows)
+    table(["server", "median ms", "min ms", "× floor", "CPU ms", "× floor", ""], rows)
     print("\n2. Size of the whole tools/list answer (the JSON-RPC message on stdout, protocol 2025-06-18)")
     table(
         ["server", "bytes", "tools", ""],
