@@ -35,9 +35,9 @@ from .models import (
     PoolDesktopPage,
     PoolDesktops,
     PoolList,
-    ScanEntry,
     merge_drift_listings,
 )
+from .payloads import AuthProject, AuthProjects
 from .signing import Clock
 from .validation import (
     is_pool_id,
@@ -48,7 +48,7 @@ from .validation import (
     validate_region,
 )
 
-__all__ = ["DesktopPools", "ScanEntry", "Shared", "WorkspaceClient", "gather_all"]
+__all__ = ["DesktopPools", "Shared", "WorkspaceClient", "gather_all"]
 
 _POOL_PAGE = 1000
 _DESKTOP_PAGE = 100
@@ -166,6 +166,11 @@ class WorkspaceClient:
     @property
     def region(self) -> str:
         return self._region
+
+    @property
+    def project_id(self) -> str | None:
+        """The project id given or configured; None until IAM was asked (``get_project_id``)."""
+        return self._project_id
 
     # -- project ---------------------------------------------------------------------------
 
@@ -382,23 +387,11 @@ class WorkspaceClient:
             report = await self.inconsistent_statics(pool.id)
         return report.model_copy(update={"pool_name": pool.name, "desktop_count": pool.desktop_count})
 
-    async def scan(self, *, max_pools: int | None = None) -> list[ScanEntry]:
-        """Drift counts of every pool (concurrently, within the client's limits)."""
-        listing = await self.list_pools(max_items=max_pools)
-
-        async def one(pool: DesktopPool) -> ScanEntry:
-            entry = ScanEntry(pool_id=pool.id, pool_name=pool.name)
-            try:
-                report = await self.inconsistent_statics(pool.id)
-            except PooldriftError as exc:
-                entry.error = exc.message
-            else:
-                entry.report = report.model_copy(
-                    update={"pool_name": pool.name, "desktop_count": pool.desktop_count}
-                )
-            return entry
-
-        return list(await gather_all(*(one(p) for p in listing.pools)))
+    async def list_projects(self) -> list[AuthProject]:
+        """Every project these credentials reach (IAM ``GET /v3/auth/projects``, no policy needed)."""
+        url = f"{self.settings.iam_base(self._region)}/v3/auth/projects"
+        data, request_id = await self._shared.fetcher.get_json(url)
+        return self._parse(AuthProjects, data, request_id).projects
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -10,12 +10,15 @@ import asyncio
 import json
 from typing import Any
 
+from .client import WorkspaceClient
+from .config import load_settings
+from .emulator import EmulatorServer
 from .errors import PooldriftError
+from .fleet import drill_down, scan_fleet
+from .render import render_drilldown, render_pools, render_report, render_scan
 
 
 def run_demo(*, json_output: bool = False) -> int:
-    from .emulator import EmulatorServer
-
     with EmulatorServer() as emulator:
         if not json_output:
             print(f"Started the bundled Workspace API emulator at {emulator.base_url}\n")
@@ -26,20 +29,15 @@ def run_demo(*, json_output: bool = False) -> int:
 
 
 async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
-    from .cli import render_desktops, render_pools, render_report, render_scan
-    from .client import WorkspaceClient
-    from .config import load_settings
-
     # explicit settings: a real key pair in the environment must not be sent to the emulator
     settings = load_settings(access_key=ak, secret_key=sk, endpoint=endpoint, iam_endpoint=endpoint)
     out: dict[str, Any] = {}
     async with WorkspaceClient(settings) as client:
         pools = await client.list_pools()
-        scan = await client.scan()
-        reports = [e.report for e in scan if e.report is not None]
-        worst = max(reports, key=lambda r: (r.drifted_desktops_at_least, r.pool_name or ""))
-        report = await client.check(worst.pool_name or worst.pool_id)
-        drifted = await client.list_drifted_desktops(report.pool_id)
+        scan = await scan_fleet(client)
+        worst = scan.pools[0]  # worst first
+        report = await client.check(worst.pool_name)
+        drifted = await drill_down(client, report.pool_id, limit=10)
         typo = (report.pool_name or "pool")[:-1] + "x"
         try:
             await client.check(typo)
@@ -51,7 +49,7 @@ async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
     if json_output:
         out = {
             "pools": json.loads(pools.model_dump_json()),
-            "scan": [json.loads(e.model_dump_json()) for e in scan],
+            "scan": json.loads(scan.model_dump_json()),
             "check": json.loads(report.model_dump_json()),
             "drifted_desktops": json.loads(drifted.model_dump_json()),
             "typo_error": typo_error,
@@ -73,7 +71,7 @@ async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:
     title(f"pooldrift check {report.pool_name}")
     print(render_report(report), end="\n\n")
     title(f"pooldrift desktops {report.pool_name}")
-    print(render_desktops(drifted), end="\n\n")
+    print(render_drilldown(drifted), end="\n\n")
     title(f"pooldrift check {typo}   (a typo: a clear error, nothing guessed)")
     print(f"pooldrift: {typo_error}")
     return 0

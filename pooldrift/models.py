@@ -33,7 +33,6 @@ __all__ = [
     "PoolDesktops",
     "PoolList",
     "PoolProduct",
-    "ScanEntry",
     "Volume",
     "annotate_drift",
     "merge_drift_listings",
@@ -251,12 +250,3 @@ class DesktopPools(BaseModel):
     @property
     def truncated(self) -> bool:
         return self.total_count > len(self.pools)
-
-
-class ScanEntry(BaseModel):
-    """One pool of a scan: its report, or why there is none."""
-
-    pool_id: str
-    pool_name: str
-    report: DriftReport | None = None
-    error: str | None = None

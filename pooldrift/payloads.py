@@ -12,6 +12,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from .kinds import InconsistentType
 
 __all__ = [
+    "AuthProject",
+    "AuthProjects",
     "DesktopPool",
     "InconsistentStatics",
     "PoolDesktop",
@@ -159,3 +161,18 @@ class PoolDesktopPage(_Upstream):
 
     total_count: int | None = None
     pool_desktops: Annotated[list[PoolDesktop], BeforeValidator(_empty_list)] = Field(default_factory=list)
+
+
+class AuthProject(_Upstream):
+    """``AuthProjectResult``: a project the credentials reach; its name is a region id, or
+    ``region_subproject`` for a sub-project."""
+
+    id: str
+    name: Annotated[str, BeforeValidator(_name)] = ""
+    enabled: bool | None = None
+
+
+class AuthProjects(_Upstream):
+    """``KeystoneListAuthProjectsResponse`` (IAM ``GET /v3/auth/projects``)."""
+
+    projects: Annotated[list[AuthProject], BeforeValidator(_empty_list)] = Field(default_factory=list)

@@ -60,8 +60,10 @@ def test_pools_scan_desktops(emulator_env: dict[str, str], emulator: EmulatorSer
 
     scan = run(emulator_env, "scan", "--json")
     assert scan.returncode == 0, scan.stderr
-    entries = json.loads(scan.stdout)
-    assert len(entries) == len(emulator.data.pools)
+    found = json.loads(scan.stdout)
+    entries = found["pools"]
+    assert len(entries) == len(emulator.data.pools) == found["totals"]["pools"]
+    assert found["failures"] == []
     for entry in entries:
         got = {k: entry["report"][k] for k in ("product_id", "image_id", "disk_num", "disk_size")}
         assert got == emulator.data.statics(entry["pool_id"])
@@ -85,7 +87,7 @@ def test_pools_scan_desktops(emulator_env: dict[str, str], emulator: EmulatorSer
         (("check", "dev-ubuntu2"), 1, "dev-ubuntu22"),
         (("check", "Lab-A"), 1, "use one of their ids"),
         (("check", "00000000-0000-4000-8000-000000000000"), 1, "HTTP 400 WKS.0001: The desktop pool"),
-        (("check", "x", "--region", "mars-1"), 1, "unknown region"),
+        (("check", "x", "--region", "mars-1"), 2, "unknown region"),  # a bad argument: exit 2
     ],
 )
 def test_errors_are_one_line(
@@ -140,4 +142,5 @@ def test_demo_json() -> None:
     data = json.loads(done.stdout)
     assert data["check"]["consistent"] is False
     assert data["typo_error"].startswith("no pool named")
-    assert len(data["scan"]) == data["pools"]["total_count"]
+    assert len(data["scan"]["pools"]) == data["pools"]["total_count"] == data["scan"]["totals"]["pools"]
+    assert data["drifted_desktops"]["desktops"][0]["differences"], "expected against actual"
