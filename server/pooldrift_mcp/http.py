@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Protocol
 
 from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl
@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from pooldrift.client import WorkspaceClient
-from pooldrift.config import Settings, load
+from pooldrift.config import Settings
 from pooldrift.errors import ConfigurationError
 from pooldrift.logs import configure_logging
 from pooldrift.version import __version__
@@ -129,43 +129,17 @@ def slack_from_environment(get_client: Callable[[], WorkspaceClient]) -> SlackMo
     """The Slack endpoint when the Slack package is installed and its settings enable it."""
     try:
         # optional: pooldrift-mcp installed without the [slack] extra serves no Slack
-        from pooldrift_slack.settings import SlackSettings
+        from pooldrift_slack.settings import load_slack_settings
     except ImportError:
         return None
-    slack_settings = load(SlackSettings, what="Slack settings")
+    slack_settings = load_slack_settings()
     if slack_settings.signing_secret is None:
         return None
     # deferred: Bolt and slack_sdk add ~17 MiB of RSS (pooldrift-server at start: 72 → 88 MiB)
     # and ~0.6 s of start-up, paid only by deployments that enable Slack
-    from pooldrift_slack import http as slack_http
+    from pooldrift_slack.http import slack_endpoint
 
-    make = getattr(slack_http, "slack_endpoint", None)
-    if make is not None:
-        return cast(SlackMount, make(get_client, settings=slack_settings))
-    return _routes_and_store(slack_http, get_client, slack_settings)
-
-
-@dataclass
-class _RoutesAndStore:
-    """The Slack package's routes before it had ``slack_endpoint``: nothing to drain, a store to close."""
-
-    routes: list[BaseRoute]
-    store: Any
-
-    async def aclose(self, grace: float) -> None:  # noqa: ARG002 - nothing to wait for
-        await self.store.aclose()
-
-
-def _routes_and_store(
-    slack_http: Any, get_client: Callable[[], WorkspaceClient], slack_settings: Any
-) -> SlackMount:
-    # deferred like pooldrift_slack.http above: retries imports Bolt
-    from pooldrift_slack.retries import open_seen_store
-    from pooldrift_slack.settings import secret
-
-    store = open_seen_store(secret(slack_settings.redis_url))  # Redis when configured
-    routes = slack_http.slack_routes(get_client, settings=slack_settings, seen=store)
-    return _RoutesAndStore(list(routes), store)
+    return slack_endpoint(get_client, settings=slack_settings)
 
 
 def parser() -> argparse.ArgumentParser:

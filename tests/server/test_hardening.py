@@ -1,5 +1,6 @@
 """``pooldrift-server`` under pressure, as a real subprocess: the MCP session cap and idle timeout,
-and a stop (SIGTERM) that lets a tool call in flight finish within the grace and exits 0."""
+and a stop (SIGTERM) that lets tool calls and Slack answers in flight finish within the grace and
+exits 0."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from typing import Any
 import httpx2
 
 from pooldrift.emulator import EmulatorServer
+from tests.bot.fake_slack import FakeSlack
+from tests.bot.harness import SlackSender, command_body
+from tests.bot.processes import server, slack_env
 from tests.helpers import process_env, start_process
 from tests.server.support import expected_drift, stop_and_close
 
@@ -111,6 +115,32 @@ async def test_sigterm_lets_the_call_in_flight_finish_and_exits_0(emulator: Emul
     assert {k: structured[k] for k in expected_drift(emulator, pool)} == expected_drift(emulator, pool)
     assert code == 0, err.text()
     assert "Traceback" not in err.text()
+
+
+async def test_sigterm_drains_mcp_and_slack_answers_together(emulator: EmulatorServer) -> None:
+    # four pools: identical requests in flight would share one upstream request
+    names = ("sales-win11", "hr-win10", "dev-ubuntu22", "qa-win11")
+    pool, *others = [emulator.data.pool_named(name) for name in names]
+    emulator.faults.update(paths="inconsistent-statics", latency=2.0)
+    extra = {"POOLDRIFT_MCP_TOKEN": TOKEN, "HUAWEICLOUD_SDK_PROJECT_ID": emulator.project_id}
+    with FakeSlack() as slack, server(slack_env(emulator, slack, **extra)) as running:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            session = await Sessions(http, running.url).ready()
+            call = asyncio.create_task(Sessions(http, running.url).send(session, check(pool.id)))
+            bot = SlackSender(running.url, http)
+            bodies = [command_body(o.id, slack.response_url(f"k{i}")) for i, o in enumerate(others)]
+            acks = [await bot.send(body) for body in bodies]
+            await until(lambda: emulator.requests.count("inconsistent-statics") == 4)
+            assert slack.posts == [], "the answers came before the stop"
+            code = await asyncio.to_thread(running.terminate)
+            answered = await call
+        output = running.output()
+    assert code == 0, output
+    assert [ack.status_code for ack in acks] == [200, 200, 200]
+    for i, other in enumerate(others):
+        posts = slack.posts_for(f"k{i}")
+        assert len(posts) == 1 and f"Pool {other.name}" in str(posts[0].body), output
+    assert answered.status_code == 200 and answered.json()["result"].get("isError") is not True
 
 
 async def test_the_grace_bounds_a_stop(emulator: EmulatorServer) -> None:
