@@ -75,7 +75,7 @@ class PoolInconsistency(_Output):
 
     @classmethod
     def from_report(cls, report: DriftReport) -> PoolInconsistency:
-        # deferred: building pooldrift.models' classes takes ~3 % of the stdio cold start
+        # deferred: building pooldrift.models' classes takes ~18 ms, ~3 % of the stdio cold start
         # (bench_mcp.py, section 1); the first check imports them with the client anyway
         from pooldrift.models import InconsistentType
 

@@ -57,8 +57,8 @@ class Runtime:
     def connect(self) -> WorkspaceClient | None:
         """The client, made on first use (synchronously: concurrent first calls cannot race)."""
         if self._client is None and self.config_error is None:
-            # deferred: httpx2, aiohttp and the client modules add ~15 % to the stdio cold start
-            # (benchmarks/bench_mcp.py, section 1), and stdio needs them only at the first call
+            # deferred: the client's modules add 15-20 % to the stdio cold start (bench_mcp.py,
+            # section 1, with and without them), and stdio needs them only at the first call
             from pooldrift.client import WorkspaceClient
 
             try:
@@ -111,8 +111,8 @@ class Runtime:
 
 def record(tool: str, outcome: str, seconds: float) -> None:
     """Count one answered tool call in ``pooldrift_calls{front="mcp"}``."""
-    # deferred: prometheus-client adds ~3 % to the stdio cold start (bench_mcp.py, section 1),
-    # and stdio serves no /metrics; pooldrift.client imports it anyway at the first call
+    # deferred: prometheus-client takes ~14 ms, ~3 % of the stdio cold start (bench_mcp.py,
+    # section 1), and stdio serves no /metrics; pooldrift.client imports it at the first call
     from pooldrift.metrics import record_call
 
     record_call("mcp", tool, outcome, seconds)
