@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import Gauge
 from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pooldrift import metrics
 from pooldrift.client import WorkspaceClient
 from pooldrift.errors import PooldriftError
 from pooldrift.metrics import render
@@ -34,10 +34,7 @@ log = logging.getLogger("pooldrift.server")
 CHECK_EVERY_SECONDS = 15.0
 CHECK_TIMEOUT_SECONDS = 5.0
 
-UPSTREAM_UP = Gauge(
-    "pooldrift_upstream_up",
-    "1 when the last check of the Workspace API (a one-pool listing) was answered, 0 when it failed.",
-)
+UPSTREAM_UP = metrics.UPSTREAM_UP
 
 
 class UpstreamHealth:
