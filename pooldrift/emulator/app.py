@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from . import api
+from . import api, mutate
 from .auth import verify
 from .config import EmulatorConfig
 from .data import EmulatorData
@@ -86,6 +86,9 @@ class EmulatorApp(Starlette):
                 Route(f"{CONTROL_PREFIX}/shape", self._shape, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/requests", self._requests, methods=["GET", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/pools", self._add_pool, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/pools/{{pool_id}}", self._delete_pool, methods=["DELETE"]),
+                Route(f"{CONTROL_PREFIX}/pools/{{pool_id}}/drift", self._drift_pool, methods=["POST"]),
             ]
         super().__init__(routes=routes, exception_handlers={HTTPException: self._http_error})
         self.config = config
@@ -280,6 +283,18 @@ class EmulatorApp(Starlette):
         self.reset()
         return _json(200, {"reset": True})
 
+    # -- run-time changes to the data (see mutate.py) ---------------------------------------
+
+    async def _add_pool(self, request: Request) -> Response:
+        return _json(*mutate.add_pool(self.data, await _body_json(request)))
+
+    async def _delete_pool(self, request: Request) -> Response:
+        return _json(*mutate.delete_pool(self.data, request.path_params["pool_id"]))
+
+    async def _drift_pool(self, request: Request) -> Response:
+        body = await _body_json(request)
+        return _json(*mutate.drift_pool(self.data, request.path_params["pool_id"], body))
+
     async def _http_error(self, _request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         if status == 404:
@@ -394,3 +409,11 @@ async def _close_connection(send: Send) -> None:
     """Close the client's connection at once, without (the rest of) an answer."""
     if not _abort(send):
         raise ConnectionAbortedError("emulator fault: connection dropped")
+
+
+async def _body_json(request: Request) -> Any:
+    """The request's JSON body; None when it is not JSON (the handler says what it wanted)."""
+    try:
+        return json.loads(await request.body() or b"null")
+    except ValueError:
+        return None
