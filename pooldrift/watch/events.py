@@ -37,13 +37,21 @@ def diff(
     return step(previous, scan, now, failures=failures).events
 
 
-def step(previous: Mapping[str, SubjectState], scan: FleetScan, now: datetime, *, failures: int = 3) -> Step:
+def step(
+    previous: Mapping[str, SubjectState],
+    scan: FleetScan,
+    now: datetime,
+    *,
+    failures: int = 3,
+    complete: bool = True,
+) -> Step:
     """Compare ``scan`` with ``previous`` (the stored states): the events and the next states.
 
     A count the API did not report keeps its last known value: unknown is neither drift nor a
     fix. A pool or project that failed ``failures`` cycles in a row is "scan failing" once, and
     "recovered" when it answers again. A pool is gone only when its project listed fine and the
-    pool was neither listed nor failing.
+    pool was neither listed nor failing. With ``complete`` False (the scope itself could not be
+    listed) nothing is gone and nothing recovers: only the failures count.
     """
     out = Step()
     for pool in scan.pools:
@@ -59,7 +67,7 @@ def step(previous: Mapping[str, SubjectState], scan: FleetScan, now: datetime, *
             failed_projects.add(key)
             _failed(out, previous.get(key), failure, key, now, failures)
     listed = {pool.pool_id for pool in scan.pools}
-    for key, state in previous.items():
+    for key, state in previous.items() if complete else ():
         if key in listed or key in failed_pools or key in failed_projects:
             continue
         if state.scope == "project":

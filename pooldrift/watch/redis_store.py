@@ -7,13 +7,16 @@ while it scanned writes nothing (``LeaseLostError``). The URL is never logged (i
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 from ..errors import ConfigurationError
 from .events import Step
 from .models import Event, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -262,3 +265,27 @@ class RedisStore:
         """Who holds the lease now (for tests and logs)."""
         value: str | None = await self._redis.get(self._key("lease"))
         return value
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _guarded(method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+    """Redis failures as ``StoreUnavailableError``, naming the error's type only (never the URL)."""
+
+    @functools.wraps(method)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        from redis.exceptions import RedisError
+
+        try:
+            return await method(*args, **kwargs)
+        except RedisError as exc:
+            raise StoreUnavailableError(f"the watch's Redis did not answer ({type(exc).__name__})") from None
+
+    return call
+
+
+for _name, _method in list(vars(RedisStore).items()):
+    if inspect.iscoroutinefunction(_method) and not _name.startswith("_") and _name not in ("open", "aclose"):
+        setattr(RedisStore, _name, _guarded(_method))

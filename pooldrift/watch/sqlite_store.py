@@ -20,7 +20,7 @@ from typing import Self, TypeVar
 from ..errors import ConfigurationError
 from .events import Step
 from .models import Event, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError
 
 __all__ = ["SqliteStore"]
 
@@ -135,7 +135,10 @@ class SqliteStore:
             with self._lock:
                 if self._conn is None:
                     raise RuntimeError("the state store is closed")
-                return work(self._conn)
+                try:
+                    return work(self._conn)
+                except sqlite3.Error as exc:
+                    raise StoreUnavailableError(f"the state file {str(self.path)!r}: {exc}") from None
 
         return await asyncio.to_thread(run)
 

@@ -12,7 +12,7 @@ from .models import Event, OutboxItem, SlackMessage, SubjectState
 if TYPE_CHECKING:
     from .events import Step
 
-__all__ = ["SCHEMA_VERSION", "LeaseLostError", "StateStore"]
+__all__ = ["SCHEMA_VERSION", "LeaseLostError", "StateStore", "StoreUnavailableError"]
 
 #: the layout both stores write; a store written by a newer layout is refused, an older one upgraded
 SCHEMA_VERSION = 1
@@ -22,6 +22,13 @@ class LeaseLostError(PooldriftError):
     """Another replica holds the lease: this one must not write what it computed."""
 
     outcome = "lease_lost"
+
+
+class StoreUnavailableError(PooldriftError):
+    """The state store did not answer (a locked or broken file, Redis down); the cycle waits."""
+
+    outcome = "state_unavailable"
+    retryable = True
 
 
 class StateStore(Protocol):

@@ -4,6 +4,7 @@ redis-server on loopback when this machine has the binary), emptied for every te
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from redis.asyncio import Redis
 
 from pooldrift.watch.state import RedisStore, SqliteStore, StateStore
 from tests.helpers import redis_server as start_redis
+from tests.pooldrift.watch.slack_web import TOKEN, SlackWebApi
+
+CHANNEL = "C0WATCH01"
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +49,47 @@ async def store(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest)
         opened = await RedisStore(url).open()
     yield opened
     await opened.aclose()
+
+
+class Clock:
+    """The watch's clock in a test: real time plus however far the test moved it on."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> Iterator[SlackWebApi]:
+    with SlackWebApi() as slack:
+        yield slack
+
+
+@pytest.fixture
+def slack(slack_server: SlackWebApi) -> Iterator[SlackWebApi]:
+    """The fake Slack Web API, with no messages, calls or planned failures."""
+    slack_server.reset()
+    yield slack_server
+    slack_server.reset()
+
+
+@pytest.fixture
+def watch_env(
+    emulator_env: dict[str, str], slack: SlackWebApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Variables (also set here) of a watch on the emulator, alerting the fake Slack, its state
+    in a fresh file."""
+    extra = {
+        "POOLDRIFT_WATCH_CHANNEL": CHANNEL,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "POOLDRIFT_STATE": str(tmp_path / "state.db"),
+    }
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
+    return {**emulator_env, **extra}

@@ -23,6 +23,7 @@ from pooldrift.watch.state import (
     StateStore,
     open_reader,
 )
+from pooldrift.watch.store import StoreUnavailableError
 from tests.pooldrift.watch.test_events import A, B, pool, scan
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
@@ -157,7 +158,7 @@ async def test_sqlite_is_durable_versioned_and_read_only_for_readers(tmp_path: P
     assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
     async with SqliteStore(path, readonly=True) as reader:
         assert await reader.since(A) == NOW and await reader.pending() == 1
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(StoreUnavailableError, match="readonly"):
             await reader.mute(A, NOW)
     settings = load_watch_settings(state_path=tmp_path / "none" / "state.db")
     assert await open_reader(settings) is None
