@@ -89,9 +89,10 @@ class Fetcher:
             try:
                 return await asyncio.shield(pending)
             except asyncio.CancelledError:
-                if not pending.cancelled():
-                    raise  # we were cancelled, not the call we were sharing
-                # the caller we joined was cancelled: make the call ourselves
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise  # we were cancelled (perhaps together with the call we were sharing)
+                # only the caller we joined was cancelled: make the call ourselves
 
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending[key] = future

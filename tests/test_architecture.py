@@ -19,8 +19,6 @@ from graphlib import CycleError, TopologicalSorter
 from itertools import pairwise
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"pooldrift": ROOT / "pooldrift", "pooldrift_mcp": ROOT / "server" / "pooldrift_mcp"}
 PACKAGES["pooldrift_slack"] = ROOT / "bot" / "pooldrift_slack"
@@ -131,7 +129,6 @@ def test_cycles_finds_every_circle_of_a_known_graph() -> None:
     assert cycles({"a": frozenset({"b"}), "b": frozenset()}) == []
 
 
-@pytest.mark.xfail(reason="circles being removed (issue 7)", strict=False)
 def test_no_import_circles() -> None:
     found = cycles(graph())
     for circle in found:

@@ -1,70 +1,75 @@
-"""Builds the Bolt ``AsyncApp`` both modes serve: Web API at ``SLACK_API_URL``, retry
-de-duplication, and the listeners; the shared ``WorkspaceClient`` comes from a getter.
+"""Builds the Bolt ``AsyncApp`` both modes serve: Web API at ``SLACK_API_URL``, ``Deps`` in
+every request's context, retry de-duplication, and the listeners.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
-from pooldrift.client import WorkspaceClient
-
-from .priority import AckFirst
+from .deps import CONTEXT_KEY, Deps
+from .listeners import actions, commands
+from .quiet import library_logger
 from .retries import DropRetries, SeenStore, open_seen_store
-from .settings import SlackSettings, secret
+from .settings import secret
 
-__all__ = ["Deps", "build_app"]
-
-
-@dataclass(frozen=True)
-class Deps:
-    """What every listener needs; the client is fetched per answer, so a server can open it
-    in its lifespan after the routes were built."""
-
-    settings: SlackSettings
-    get_client: Callable[[], WorkspaceClient]
-    ack_first: AckFirst = field(default_factory=AckFirst)
+__all__ = ["ProvideDeps", "build_app"]
 
 
-def build_app(
-    settings: SlackSettings,
-    get_client: Callable[[], WorkspaceClient],
-    *,
-    socket_mode: bool = False,
-    seen: SeenStore | None = None,
-    ack_first: AckFirst | None = None,
-) -> AsyncApp:
+class ProvideDeps(AsyncMiddleware):
+    """A Bolt global middleware: the listeners find ``Deps`` in their ``context``."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,  # noqa: ARG002 - Bolt passes it by name
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        req.context[CONTEXT_KEY] = self._deps
+        return await next()
+
+
+async def _signature_only(
+    enterprise_id: str | None, team_id: str | None, user_id: str | None
+) -> AuthorizeResult:
+    return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
+
+
+def build_app(deps: Deps, *, seen: SeenStore | None = None) -> AsyncApp:
     """The Bolt app. Answers go to each request's ``response_url``; the Web API (at
     ``SLACK_API_URL``) is only asked ``auth.test``, once, by Bolt's single-workspace
-    authorization when a bot token is set. Without one, ``authorize`` lets requests through
-    on the signature alone (HTTP mode needs nothing else)."""
-    from .listeners import actions, commands
+    authorization when a bot token is set. Without one, requests are let through on the
+    signature alone (HTTP mode needs nothing else).
 
+    Bolt's own signature check is off: the HTTP route verifies each request before Bolt reads
+    it (so Bolt never parses or logs an unsigned body), and Socket Mode frames come over an
+    authenticated websocket."""
+    settings = deps.settings
     bot_token = secret(settings.bot_token)
-    authorize = None
-    if bot_token is None:
-
-        async def authorize(
-            enterprise_id: str | None, team_id: str | None, user_id: str | None
-        ) -> AuthorizeResult:
-            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
-
     app = AsyncApp(
-        name="pooldrift",
+        # Bolt names its per-request and listener loggers after the app and sets their level:
+        # under slack_bolt they stay with the library's, never touching our "pooldrift" loggers
+        name="slack_bolt.pooldrift",
         token=bot_token,
         signing_secret=secret(settings.signing_secret) or "",
-        authorize=authorize,
-        # Socket Mode frames come over an authenticated websocket: there is nothing to sign
-        request_verification_enabled=not socket_mode,
+        authorize=None if bot_token else _signature_only,
+        request_verification_enabled=False,
+        logger=library_logger(),
     )
     # set on Bolt's own client (passing one would make Bolt warn that SLACK_BOT_TOKEN is
     # unused): every per-request client copies its base URL, and so does Socket Mode
     app.client.base_url = settings.api_url
+    app.use(ProvideDeps(deps))
     app.use(DropRetries(seen or open_seen_store(secret(settings.redis_url)), settings.retry_ttl))
-    deps = Deps(settings=settings, get_client=get_client, ack_first=ack_first or AckFirst())
-    commands.register(app, deps)
-    actions.register(app, deps)
+    commands.register(app)
+    actions.register(app)
     return app

@@ -1,7 +1,8 @@
-"""Who asked (from a command or a click), whether they may, and one audit line per answer.
+"""Who asked (from a command or a click), whether they may, and one audit record per answer.
 
-The audit line is JSON on the ``pooldrift.audit`` logger: ids, the pool asked about, the
-outcome and the latency — never a token, a secret or a response URL.
+The record goes to the ``pooldrift.audit`` logger as fields (``extra``), so a JSON log has them
+as keys: ids, the pool asked about, the outcome and the latency — never a token, a secret or a
+response URL. The same answer is counted in ``pooldrift_calls{front="slack"}``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pooldrift.metrics import record_call
+
 from .settings import SlackSettings
-from .words import Problem, refused
+from .words import Words, refused
 
 __all__ = ["Audit", "Who", "refusal"]
 
@@ -50,7 +53,7 @@ class Who:
         return cls(_text(team), _text(pick("channel").get("id")), _text(pick("user").get("id")))
 
 
-def refusal(settings: SlackSettings, who: Who) -> Problem | None:
+def refusal(settings: SlackSettings, who: Who) -> Words | None:
     """Why this request may not be answered, or None; an empty allow-list allows everyone."""
     if settings.allowed_teams and who.team not in settings.allowed_teams:
         return refused("workspace")
@@ -63,10 +66,14 @@ def refusal(settings: SlackSettings, who: Who) -> Problem | None:
 
 @dataclass
 class Audit:
-    """One audit record: opened when a request arrives, written once when it is answered."""
+    """One audit record: opened when a request arrives, written once when it is answered.
+
+    ``event`` is the kind of request (command, refresh, show_drifted); ``operation`` what was
+    asked (check, pools, help, refresh, show_drifted), the label metrics count by."""
 
     event: str
     who: Who
+    operation: str
     pool: str | None = None
     #: the upstream X-Request-Id of the answer, when there was one
     request_id: str | None = None
@@ -80,15 +87,20 @@ class Audit:
         if self.written:
             return
         self.written = True
+        seconds = time.perf_counter() - self.started
+        record_call("slack", self.operation, outcome, seconds)
         record = {
             "event": self.event,
+            "operation": self.operation,
             "team": self.who.team,
             "channel": self.who.channel,
             "user": self.who.user,
             "pool": _text(self.pool),
             "outcome": outcome,
-            "latency_ms": round(self.elapsed_ms(), 1),
+            "latency_ms": round(seconds * 1000, 1),
             "request_id": request_id or self.request_id,
             "delivered": delivered,
         }
-        audit_log.info(json.dumps(record, ensure_ascii=True), extra={"audit": record})
+        # the text form quotes every value, so a pool name cannot forge a second line
+        text = " ".join(f"{key}={json.dumps(value, ensure_ascii=True)}" for key, value in record.items())
+        audit_log.info("audit %s", text, extra=record)

@@ -23,6 +23,8 @@ class AckFirst:
         self._arrivals = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
+        self._none_arriving = asyncio.Event()
+        self._none_arriving.set()
 
     @contextlib.contextmanager
     def arriving(self) -> Iterator[None]:
@@ -30,16 +32,22 @@ class AckFirst:
         self._arriving += 1
         self._arrivals += 1
         self._quiet.clear()
+        self._none_arriving.clear()
         try:
             yield
         finally:
             self._arriving -= 1
             if self._arriving == 0:
+                self._none_arriving.set()
                 asyncio.get_running_loop().call_later(self.settle, self._settled, self._arrivals)
 
     def _settled(self, arrivals: int) -> None:
         if self._arriving == 0 and arrivals == self._arrivals:  # nothing came in meanwhile
             self._quiet.set()
+
+    async def all_acked(self) -> None:
+        """Returns once no request is between its arrival and its ack."""
+        await self._none_arriving.wait()
 
     async def wait_turn(self) -> None:
         if self._quiet.is_set():

@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-if TYPE_CHECKING:
+from pooldrift.errors import ConfigurationError
+
+if TYPE_CHECKING:  # redis is an optional extra: only its type is needed here
     from redis.asyncio import Redis
-    from slack_bolt.request.async_request import AsyncBoltRequest
 
 __all__ = ["DropRetries", "MemorySeenStore", "RedisSeenStore", "SeenStore", "delivery_key", "open_seen_store"]
 
@@ -72,8 +74,14 @@ class RedisSeenStore:
 
     @classmethod
     def from_url(cls, url: str) -> RedisSeenStore:
-        from redis.asyncio import Redis
-
+        # redis is an optional extra: imported only when POOLDRIFT_REDIS_URL asks for it
+        try:
+            from redis.asyncio import Redis
+        except ImportError:
+            raise ConfigurationError(
+                "POOLDRIFT_REDIS_URL is set but the redis package is not installed: "
+                "pip install 'pooldrift-slack[redis]'"
+            ) from None
         return cls(Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0))
 
     async def first_time(self, key: str, ttl: float) -> bool:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
-from pooldrift.errors import ConfigurationError
+from pooldrift.config import PooldriftSettings, load
 
 __all__ = ["SlackSettings", "load_slack_settings", "secret"]
 
@@ -19,10 +19,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 _IdSet = Annotated[frozenset[str], NoDecode]
 
 
-class SlackSettings(BaseSettings):
-    """Everything the bot reads from the environment; build with ``load_slack_settings()``."""
-
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+class SlackSettings(PooldriftSettings):
+    """Everything the bot reads from the environment or secret files; build with ``load_slack_settings()``."""
 
     signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"),
@@ -62,6 +60,10 @@ class SlackSettings(BaseSettings):
         default=600.0, gt=0, validation_alias=AliasChoices("POOLDRIFT_SLACK_RETRY_TTL"),
         description="How long a delivery is remembered, so Slack's retries of it are dropped.",
     )  # fmt: skip
+    shutdown_grace: float = Field(
+        default=25.0, ge=0, le=600, validation_alias=AliasChoices("POOLDRIFT_SHUTDOWN_GRACE"),
+        description="On SIGTERM, how long answers in flight may still take before they give up.",
+    )  # fmt: skip
     redis_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("POOLDRIFT_REDIS_URL"))
 
     @field_validator("allowed_channels", "allowed_users", "allowed_teams", mode="before")
@@ -95,13 +97,6 @@ def secret(value: SecretStr | None) -> str | None:
 
 
 def load_slack_settings(**overrides: Any) -> SlackSettings:
-    """``SlackSettings`` from the environment and overrides; a bad value is a ConfigurationError
-    that names the variable but never echoes its value."""
-    try:
-        return SlackSettings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(p) for p in error["loc"])
-            problems.append(f"{where}: {error['msg']}")
-        raise ConfigurationError("invalid Slack settings: " + "; ".join(problems)) from None
+    """``SlackSettings`` from overrides, the environment and secret files (``POOLDRIFT_SECRETS_DIR``);
+    a bad value is a ConfigurationError that names the variable but never echoes its value."""
+    return load(SlackSettings, what="Slack settings", **overrides)

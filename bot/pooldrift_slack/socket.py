@@ -7,24 +7,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING
 
-from pooldrift import __version__
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from pooldrift.client import WorkspaceClient
+from pooldrift.config import Settings
 from pooldrift.errors import ConfigurationError
+from pooldrift.logs import configure_logging
+from pooldrift.version import __version__
 
+from .app import build_app
+from .deps import Deps
+from .quiet import library_logger
 from .settings import SlackSettings, load_slack_settings, secret
 
-if TYPE_CHECKING:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from pooldrift.client import WorkspaceClient
-    from pooldrift.config import Settings
-
-__all__ = ["build_handler", "check_socket_settings", "main", "serve"]
+__all__ = ["SocketHandler", "build_handler", "check_socket_settings", "main", "serve"]
 
 log = logging.getLogger("pooldrift.slack")
 
@@ -34,6 +38,8 @@ HTTP_MODE = (
     "For HTTP mode, run pooldrift-server with SLACK_SIGNING_SECRET set: it serves Slack at "
     "/slack/events beside /mcp."
 )
+#: on stop, how long envelopes already taken may take to be acknowledged (Slack allows 3 s)
+ACK_WAIT_SECONDS = 3.0
 
 
 def _say(text: str) -> None:
@@ -57,34 +63,43 @@ def check_socket_settings(settings: SlackSettings) -> tuple[str, str]:
     return app_token, bot_token
 
 
-def build_handler(settings: SlackSettings, client: WorkspaceClient) -> AsyncSocketModeHandler:
-    """The Bolt app behind an aiohttp Socket Mode handler; both talk to ``SLACK_API_URL``.
-    Each envelope counts as arriving until its ack frame is sent, so answers follow acks."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-    from slack_sdk.socket_mode.aiohttp import SocketModeClient
-    from slack_sdk.socket_mode.request import SocketModeRequest
+class SocketHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, plus: each envelope counts as arriving until its ack frame
+    is sent (so answers follow acks), and once stopping, envelopes are left to other
+    connections (Slack redelivers what no one acknowledged)."""
 
-    from .app import build_app
-    from .priority import AckFirst
+    def __init__(self, app: object, deps: Deps, app_token: str) -> None:
+        super().__init__(app, app_token=app_token, logger=library_logger())  # type: ignore[arg-type]
+        self.deps = deps
+        self.stopping = False
 
-    app_token, _ = check_socket_settings(settings)
-    ack_first = AckFirst()
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        if self.stopping:
+            return
+        with self.deps.ack_first.arriving(), self.deps.in_flight.answering():
+            await super().handle(client, req)
 
-    class AckFirstHandler(AsyncSocketModeHandler):
-        async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-            with ack_first.arriving():
-                await super().handle(client, req)
+    async def stop(self, grace: float) -> int:
+        """Stop taking envelopes, let those taken be acknowledged, close the websocket, then
+        give the answers in flight up to ``grace`` seconds. How many were cut short."""
+        self.stopping = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ACK_WAIT_SECONDS):
+                await self.deps.ack_first.all_acked()
+        await self.client.close()  # type: ignore[no-untyped-call]
+        return await self.deps.in_flight.drain(grace)
 
-    app = build_app(settings, lambda: client, socket_mode=True, ack_first=ack_first)
-    return AckFirstHandler(app, app_token=app_token)
+
+def build_handler(deps: Deps) -> SocketHandler:
+    """The Bolt app behind an aiohttp Socket Mode handler; both talk to ``SLACK_API_URL``."""
+    app_token, _ = check_socket_settings(deps.settings)
+    return SocketHandler(build_app(deps), deps, app_token)
 
 
 async def serve(
     settings: SlackSettings, *, client_settings: Settings | None = None, stop: asyncio.Event | None = None
 ) -> int:
-    """Connect, answer until ``stop`` is set (or SIGINT/SIGTERM), then close; the exit status."""
-    from pooldrift.client import WorkspaceClient
-
+    """Connect, answer until ``stop`` is set (or SIGINT/SIGTERM), drain, close; the exit status."""
     try:
         _, bot_token = check_socket_settings(settings)
         client = WorkspaceClient(client_settings)
@@ -92,15 +107,17 @@ async def serve(
         _say(f"pooldrift-slack: {exc.message}")
         return 2
     async with client:
-        handler = build_handler(settings, client)
+        try:
+            handler = build_handler(Deps(settings=settings, get_client=lambda: client))
+        except ConfigurationError as exc:  # POOLDRIFT_REDIS_URL without the redis extra
+            _say(f"pooldrift-slack: {exc.message}")
+            return 2
         try:
             # a wrong bot token is found here, at start, rather than by the first user
             who = await handler.app.client.auth_test(token=bot_token)
             await handler.connect_async()  # type: ignore[no-untyped-call]
         except Exception as exc:  # reported by kind and base URL only: never with a token
-            _say(
-                f"pooldrift-slack: could not connect to Slack at {settings.api_url} ({type(exc).__name__})",
-            )
+            _say(f"pooldrift-slack: could not connect to Slack at {settings.api_url} ({type(exc).__name__})")
             await handler.close_async()  # type: ignore[no-untyped-call]
             return 1
         log.info("connected to Slack over Socket Mode as %s (team %s)", who.get("user"), who.get("team"))
@@ -110,6 +127,8 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
+            log.info("stopping: finishing the answers in flight (up to %g s)", settings.shutdown_grace)
+            await handler.stop(settings.shutdown_grace)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -131,12 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_slack_settings()
         check_socket_settings(settings)
+        configure_logging()
     except ConfigurationError as exc:
         _say(f"pooldrift-slack: {exc.message}")
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from . import app  # noqa: F401  (Bolt and the listeners: imported before the freeze below)
-
     # what start-up built lives as long as the process: keep full collections from walking it
     # while acks are due (a ~70 ms stall every pending ack would wait out)
     gc.freeze()

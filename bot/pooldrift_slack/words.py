@@ -1,11 +1,14 @@
-"""Every failure behind a Slack answer, in words a person can act on (pure: error in, words out).
-
-One branch per pooldrift error class; ``Problem.outcome`` is the short name the audit log uses.
+"""Every failure behind a Slack answer, in words a person can act on: one wording per pooldrift
+error class (the error's own ``outcome`` labels it elsewhere), and a guard around the wording.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pooldrift.errors import (
     STATISTICS_ACTION,
@@ -15,13 +18,18 @@ from pooldrift.errors import (
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    BadRequestError,
+    BudgetExhaustedError,
     ConfigurationError,
+    ConflictError,
     InvalidInputError,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     PooldriftError,
+    PoolLookupError,
     PoolNotFoundError,
+    ProjectLookupError,
     RateLimitError,
     ServerError,
 )
@@ -29,15 +37,26 @@ from pooldrift.errors import (
 from .blocks import COMMAND, code
 from .kit import esc
 
-__all__ = ["Problem", "describe", "refused", "timed_out", "unexpected"]
+__all__ = ["WORDING", "Words", "describe", "new_ref", "refused", "stopping", "timed_out", "unexpected"]
+
+log = logging.getLogger("pooldrift.slack")
 
 _USAGE = f"Try `{COMMAND} <pool id or exact name>`, `{COMMAND} pools` or `{COMMAND} help`."
+_LISTS = f"`{COMMAND} pools` lists the pools there are."
+_LATER = "Try again in a minute."
 
 
 @dataclass(frozen=True)
-class Problem:
-    outcome: str
+class Words:
+    """What the user is told; ``ref`` when the details are in the log under that reference."""
+
     text: str
+    ref: str | None = None
+
+
+def new_ref() -> str:
+    """A short reference that ties a generic answer to its log line."""
+    return secrets.token_hex(4)
 
 
 def _request_id(exc: PooldriftError) -> str:
@@ -49,103 +68,133 @@ def _status(exc: APIError) -> str:
     return f"HTTP {exc.status_code}" + (f" {esc(exc.error_code)}" if exc.error_code else "")
 
 
-def describe(exc: PooldriftError) -> Problem:
-    """The answer for a pooldrift error; its messages carry no secrets, only ids and codes."""
-    if isinstance(exc, InvalidInputError):
-        return Problem("invalid_input", f":warning: {esc(exc.message)}.\n{_USAGE}")
-    if isinstance(exc, PoolNotFoundError):
-        if exc.candidates:
-            names = ", ".join(code(name) for _, name in exc.candidates[:5])
-            hint = f"Closest names: {names}."
-        else:
-            hint = f"`{COMMAND} pools` lists the pools there are."
-        return Problem("not_found", f":mag: No pool is named {code(exc.ref)}. {hint}")
-    if isinstance(exc, AmbiguousPoolError):
-        options = "\n".join(f"• {esc(name)} {code(pool_id)}" for pool_id, name in exc.candidates[:10])
-        return Problem(
-            "ambiguous",
-            f":twisted_rightwards_arrows: Several pools are named {code(exc.ref)}; "
-            f"ask again with one of their ids:\n{options}",
-        )
-    if isinstance(exc, ConfigurationError):
-        return Problem(
-            "config",
-            f":gear: pooldrift is not set up to reach Huawei Cloud: {esc(exc.message)}. "
-            "Ask whoever runs pooldrift to fix its configuration.",
-        )
-    if isinstance(exc, AuthenticationError):
-        return Problem(
-            "auth",
-            f":lock: Huawei Cloud refused pooldrift's credentials ({_status(exc)}). Whoever runs "
-            "pooldrift should check its access key pair and its server clock." + _request_id(exc),
-        )
-    if isinstance(exc, PermissionDeniedError):
-        return Problem(
-            "forbidden",
-            f":no_entry: pooldrift's credentials are not allowed to read this ({_status(exc)}). "
-            f"Its IAM user needs read access to desktop pools, including `{STATISTICS_ACTION}`."
-            + _request_id(exc),
-        )
-    if isinstance(exc, NotFoundError):
-        return Problem(
-            "not_found",
-            f":mag: Huawei Cloud has no such pool in pooldrift's project ({_status(exc)}). "
-            f"`{COMMAND} pools` lists the pools there are." + _request_id(exc),
-        )
-    if isinstance(exc, RateLimitError):
-        return Problem(
-            "throttled",
-            f":hourglass: Huawei Cloud is throttling requests right now ({_status(exc)}). "
-            f"Try again in {exc.wait_seconds} seconds." + _request_id(exc),
-        )
-    if isinstance(exc, ServerError):
-        return Problem(
-            "upstream_error",
-            f":rotating_light: The Workspace API is failing ({_status(exc)}); the problem is on "
-            "Huawei Cloud's side. Try again in a minute." + _request_id(exc),
-        )
-    if isinstance(exc, MalformedResponseError):
-        return Problem(
-            "upstream_error",
-            ":rotating_light: The Workspace API sent an answer pooldrift does not understand. "
-            "Try again in a minute." + _request_id(exc),
-        )
-    if isinstance(exc, APIStatusError):
-        return Problem(
-            "upstream_error", f":warning: The Workspace API refused the request: {esc(exc.message)}."
-        )
-    if isinstance(exc, APITimeoutError):
-        return Problem(
-            "timeout",
-            ":hourglass: The Workspace API did not answer in time. Try again in a minute." + _request_id(exc),
-        )
-    if isinstance(exc, APIConnectionError):
-        return Problem(
-            "unreachable",
-            ":electric_plug: pooldrift could not reach the Workspace API. Try again in a minute; "
-            "if it keeps happening, whoever runs pooldrift should check its network." + _request_id(exc),
-        )
-    return Problem("error", f":warning: {esc(exc.message)}")
+def _pool_not_found(exc: PoolNotFoundError) -> str:
+    if exc.candidates:
+        hint = "Closest names: " + ", ".join(code(name) for _, name in exc.candidates[:5]) + "."
+    else:
+        hint = _LISTS
+    return f":mag: No pool is named {code(exc.ref)}. {hint}"
 
 
-def timed_out(seconds: float) -> Problem:
-    return Problem(
-        "timeout",
-        f":hourglass: No answer from the Workspace API within {seconds:g} seconds. Try again in a minute.",
+def _ambiguous(exc: AmbiguousPoolError) -> str:
+    options = "\n".join(f"• {esc(name)} {code(pool_id)}" for pool_id, name in exc.candidates[:10])
+    return (
+        f":twisted_rightwards_arrows: Several pools are named {code(exc.ref)}; "
+        f"ask again with one of their ids:\n{options}"
     )
 
 
-def unexpected(ref: str) -> Problem:
-    return Problem(
-        "internal_error",
+def _throttled(exc: RateLimitError) -> str:
+    return (
+        f":hourglass: Huawei Cloud is throttling requests right now ({_status(exc)}). "
+        f"Try again in {exc.wait_seconds} seconds." + _request_id(exc)
+    )
+
+
+def _budget(exc: BudgetExhaustedError) -> str:
+    return (
+        ":hourglass: pooldrift has spent its own request budget for now "
+        f"(`POOLDRIFT_REQUESTS_PER_MINUTE`). Try again in {exc.wait_seconds} seconds."
+    )
+
+
+# One entry per class, looked up by the error's exact class first, then its ancestors': a new
+# class is worded by its parent until it gets its own (a test keeps the table complete).
+_Wording = Callable[[Any], str]
+WORDING: dict[type[PooldriftError], _Wording] = {
+    PooldriftError: lambda exc: f":warning: {esc(exc.message)}",
+    ConfigurationError: lambda exc: (
+        f":gear: pooldrift is not set up to reach Huawei Cloud: {esc(exc.message)}. "
+        "Ask whoever runs pooldrift to fix its configuration."
+    ),
+    ProjectLookupError: lambda exc: (
+        f":gear: pooldrift is not set up for this region's project: {esc(exc.message)}. "
+        "Ask whoever runs pooldrift to set `HUAWEICLOUD_SDK_PROJECT_ID`."
+    ),
+    InvalidInputError: lambda exc: f":warning: {esc(exc.message)}.\n{_USAGE}",
+    PoolLookupError: lambda exc: f":mag: {code(exc.ref)} does not name exactly one pool. {_LISTS}",
+    PoolNotFoundError: _pool_not_found,
+    AmbiguousPoolError: _ambiguous,
+    APIConnectionError: lambda exc: (
+        ":electric_plug: pooldrift could not reach the Workspace API. Try again in a minute; "
+        "if it keeps happening, whoever runs pooldrift should check its network." + _request_id(exc)
+    ),
+    APITimeoutError: lambda exc: (
+        f":hourglass: The Workspace API did not answer in time. {_LATER}" + _request_id(exc)
+    ),
+    APIError: lambda exc: (
+        f":warning: The Workspace API answered in a way pooldrift cannot use ({_status(exc)})."
+        + _request_id(exc)
+    ),
+    MalformedResponseError: lambda exc: (
+        f":rotating_light: The Workspace API sent an answer pooldrift does not understand. {_LATER}"
+        + _request_id(exc)
+    ),
+    APIStatusError: lambda exc: f":warning: The Workspace API refused the request: {esc(exc.message)}.",
+    BadRequestError: lambda exc: (
+        f":warning: The Workspace API could not make sense of pooldrift's request ({_status(exc)}): "
+        f"{esc(exc.error_msg or exc.message)}. Whoever runs pooldrift may want to report it."
+        + _request_id(exc)
+    ),
+    AuthenticationError: lambda exc: (
+        f":lock: Huawei Cloud refused pooldrift's credentials ({_status(exc)}). Whoever runs "
+        "pooldrift should check its access key pair and its server clock." + _request_id(exc)
+    ),
+    PermissionDeniedError: lambda exc: (
+        f":no_entry: pooldrift's credentials are not allowed to read this ({_status(exc)}). "
+        f"Its IAM user needs read access to desktop pools, including `{STATISTICS_ACTION}`."
+        + _request_id(exc)
+    ),
+    NotFoundError: lambda exc: (
+        f":mag: Huawei Cloud has no such pool in pooldrift's project ({_status(exc)}). {_LISTS}"
+        + _request_id(exc)
+    ),
+    ConflictError: lambda exc: (
+        f":hourglass: The pool is busy with another operation ({_status(exc)}). {_LATER}" + _request_id(exc)
+    ),
+    RateLimitError: _throttled,
+    BudgetExhaustedError: _budget,
+    ServerError: lambda exc: (
+        f":rotating_light: The Workspace API is failing ({_status(exc)}); the problem is on "
+        f"Huawei Cloud's side. {_LATER}" + _request_id(exc)
+    ),
+}
+
+
+def describe(exc: PooldriftError) -> Words:
+    """The words for a pooldrift error (its messages carry ids and codes, never secrets).
+    Should the wording itself fail, the user still gets words: generic ones, with a reference
+    to the logged failure."""
+    try:
+        wording = next(WORDING[cls] for cls in type(exc).__mro__ if cls in WORDING)
+        return Words(wording(exc))
+    except Exception as failure:  # whatever the error carries, the answer goes out
+        ref = new_ref()
+        log.error("could not word a %s (ref %s)", type(exc).__name__, ref, exc_info=failure)
+        return unexpected(ref)
+
+
+def timed_out(seconds: float) -> Words:
+    return Words(f":hourglass: No answer from the Workspace API within {seconds:g} seconds. {_LATER}")
+
+
+def stopping() -> Words:
+    return Words(
+        ":arrows_counterclockwise: pooldrift is restarting and could not finish this answer in time. "
+        "Ask again in a moment."
+    )
+
+
+def unexpected(ref: str) -> Words:
+    return Words(
         f":warning: Something went wrong inside pooldrift (ref {code(ref)}). Whoever runs it can "
         "find the details in its logs under that reference.",
+        ref=ref,
     )
 
 
-def refused(what: str) -> Problem:
-    return Problem(
-        "refused",
+def refused(what: str) -> Words:
+    return Words(
         f":no_entry_sign: Sorry, pooldrift is not enabled for this {what}. "
-        "Ask whoever runs it to add it to the allow-list.",
+        "Ask whoever runs it to add it to the allow-list."
     )

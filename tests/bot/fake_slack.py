@@ -2,7 +2,9 @@
 capture, and a Socket Mode websocket. Records everything the bot sends it.
 
 In tests: ``with FakeSlack() as slack`` (a background thread). In benchmarks:
-``python -m tests.bot.fake_slack`` prints ``fake slack listening on URL``; ``GET /_stats``.
+``python -m tests.bot.fake_slack`` prints ``fake slack listening on URL``; ``GET /_stats``
+(``?contains=word`` also counts the posts that carry ``word``), ``POST /_envelopes`` (a JSON
+list of Socket Mode envelopes, sent to every connected client).
 """
 
 from __future__ import annotations
@@ -174,12 +176,27 @@ class FakeSlack:
             self._sockets.discard(ws)
         return ws
 
-    async def _stats(self, _: web.Request) -> web.Response:
+    async def _stats(self, request: web.Request) -> web.Response:
+        word = request.query.get("contains")
         with self._lock:
             keys = {p.key for p in self.posts}
-            return web.json_response(
-                {"posts": len(self.posts), "distinct": len(keys), "calls": len(self.calls)}
-            )
+            stats = {
+                "posts": len(self.posts),
+                "distinct": len(keys),
+                "calls": len(self.calls),
+                "socket_received": len(self.socket_received),
+                "socket_clients": len(self._sockets),
+            }
+            if word:
+                stats["containing"] = sum(1 for p in self.posts if word in p.raw)
+        return web.json_response(stats)
+
+    async def _envelopes(self, request: web.Request) -> web.Response:
+        envelopes = await request.json()
+        for ws in list(self._sockets):
+            for envelope in envelopes:
+                await ws.send_str(json.dumps(envelope))
+        return web.json_response({"sent": len(envelopes), "clients": len(self._sockets)})
 
     def _app(self) -> web.Application:
         app = web.Application()
@@ -188,6 +205,7 @@ class FakeSlack:
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_get("/link", self._link)
         app.router.add_get("/_stats", self._stats)
+        app.router.add_post("/_envelopes", self._envelopes)
         return app
 
     async def _serve(self) -> None:

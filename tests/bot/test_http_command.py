@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from pooldrift.emulator import EmulatorServer
 from pooldrift.models import InconsistentType
@@ -171,12 +172,17 @@ async def test_one_audit_line_per_command(
     await slack.wait_posts("a")
     await slack.wait_posts("c")
     await asyncio.sleep(0.1)
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "pooldrift.audit"]
-    assert sorted(line["outcome"] for line in lines) == ["help", "not_found", "ok"]
+    # the record's fields ride on the log record itself (a JSON formatter makes them keys)
+    lines = [r.__dict__ for r in caplog.records if r.name == "pooldrift.audit"]
+    assert sorted(line["outcome"] for line in lines) == ["help", "ok", "pool_not_found"]
+    assert sorted(line["operation"] for line in lines) == ["check", "check", "help"]
     ok = next(line for line in lines if line["outcome"] == "ok")
     assert ok["team"] == TEAM and ok["channel"] == CHANNEL and ok["user"] == USER
     assert ok["pool"] == "sales-win11" and ok["event"] == "command" and ok["delivered"] is True
     assert ok["latency_ms"] > 0 and ok["request_id"]
+    assert 'pool="sales-win11" outcome="ok"' in next(
+        r.getMessage() for r in caplog.records if r.name == "pooldrift.audit" and r.outcome == "ok"
+    )
 
 
 async def test_an_ambiguous_name_lists_the_ids(
@@ -189,3 +195,39 @@ async def test_an_ambiguous_name_lists_the_ids(
     for name in ("lab-a", "LAB-A"):
         assert f"`{emulator.data.pool_named(name).id}`" in text
     assert emulator.requests.count(STATICS) == 0
+
+
+def calls(operation: str, outcome: str) -> float:
+    labels = {"front": "slack", "operation": operation, "outcome": outcome}
+    return REGISTRY.get_sample_value("pooldrift_calls_total", labels) or 0.0
+
+
+async def test_every_answer_is_counted_by_operation_and_outcome(
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+) -> None:
+    asked = [
+        ("sales-win11", "check", "ok"),
+        ("help", "help", "help"),
+        ("nope-pool", "check", "pool_not_found"),
+    ]
+    asked += [("pools", "pools", "ok")]
+    before = {(op, outcome): calls(op, outcome) for _, op, outcome in asked}
+    duration = (
+        REGISTRY.get_sample_value(
+            "pooldrift_call_duration_seconds_count", {"front": "slack", "operation": "check"}
+        )
+        or 0.0
+    )
+    for i, (text, _, _) in enumerate(asked):
+        await bot.send(command_body(text, slack.response_url(f"k{i}")))
+    for i, (text, _, _) in enumerate(asked):
+        if text != "help":
+            await slack.wait_posts(f"k{i}")
+    await asyncio.sleep(0.1)
+    for key, count in before.items():
+        expected = count + sum(1 for _, op, outcome in asked if (op, outcome) == key)
+        assert calls(*key) == expected, key
+    after = REGISTRY.get_sample_value(
+        "pooldrift_call_duration_seconds_count", {"front": "slack", "operation": "check"}
+    )
+    assert after == duration + 2

@@ -135,3 +135,18 @@ async def test_with_a_slow_upstream_the_ack_comes_first_and_the_answer_later(
     assert post.at > acked
     assert post.at - started >= 5, "the answer waited for the slow upstream"
     assert "has drifted" in post.body["blocks"][0]["text"]["text"]
+
+
+@pytest.mark.parametrize("advice", [float("inf"), float("nan"), 1e308])
+async def test_any_retry_after_still_gets_one_worded_answer(
+    start_bot: Any, slack: FakeSlack, emulator: EmulatorServer, advice: float
+) -> None:
+    # the emulator answers 429 with `Retry-After: inf` (or nan, or a huge number)
+    bot = start_bot(POOLDRIFT_MAX_ATTEMPTS="1")
+    emulator.faults.update(rate_limit_rate=1.0, retry_after=advice)
+    await bot.send(command_body(emulator.data.pool_named("hr-win10").id, slack.response_url("k")))
+    (post,) = await slack.wait_posts("k")
+    text = answer_text(post.body)
+    assert "throttling" in text and "HTTP 429" in text, text
+    await asyncio.sleep(0.2)
+    assert len(slack.posts_for("k")) == 1

@@ -3,6 +3,8 @@ that always ends in ``/``, and errors that never echo a value."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pooldrift_slack.settings import DEFAULT_API_URL, load_slack_settings, secret
 
@@ -49,3 +51,33 @@ def test_bad_values_name_the_variable_not_the_value(
         load_slack_settings()
     assert name in caught.value.message
     assert "secret-value" not in caught.value.message
+
+
+def test_secrets_from_files_a_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a Kubernetes secret volume: one file per variable
+    (tmp_path / "SLACK_SIGNING_SECRET").write_text("signing-from-a-file\n")
+    (tmp_path / "SLACK_BOT_TOKEN").write_text("xoxb-from-a-file")
+    (tmp_path / "POOLDRIFT_REDIS_URL").write_text("redis://:pw@redis:6379/0")
+    monkeypatch.setenv("POOLDRIFT_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    settings = load_slack_settings()
+    assert secret(settings.signing_secret) == "signing-from-a-file"
+    assert secret(settings.bot_token) == "xoxb-from-the-environment"
+    assert secret(settings.redis_url) == "redis://:pw@redis:6379/0"
+
+
+def test_a_missing_secrets_dir_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POOLDRIFT_SECRETS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigurationError, match="POOLDRIFT_SECRETS_DIR"):
+        load_slack_settings()
+
+
+def test_shutdown_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_slack_settings().shutdown_grace == 25
+    monkeypatch.setenv("POOLDRIFT_SHUTDOWN_GRACE", "40")
+    assert load_slack_settings().shutdown_grace == 40
+    monkeypatch.setenv("POOLDRIFT_SHUTDOWN_GRACE", "-1")
+    with pytest.raises(ConfigurationError, match="POOLDRIFT_SHUTDOWN_GRACE"):
+        load_slack_settings()

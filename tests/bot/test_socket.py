@@ -5,11 +5,13 @@ Socket Mode exchange with the fake Slack (``apps.connections.open``, hello, an e
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+from pooldrift_slack.deps import Deps
 from pooldrift_slack.settings import load_slack_settings
 from pooldrift_slack.socket import build_handler, check_socket_settings, main, serve
 
@@ -19,8 +21,9 @@ from pooldrift.emulator import EmulatorServer
 from pooldrift.errors import ConfigurationError
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import APP_TOKEN, BOT_TOKEN
+from tests.bot.processes import slack_env, socket_bot
 from tests.bot.test_http_command import check_report
-from tests.helpers import subprocess_env
+from tests.helpers import process_env, subprocess_env
 
 
 def test_without_socket_it_points_to_pooldrift_server() -> None:
@@ -72,13 +75,15 @@ async def test_the_handler_talks_to_slack_api_url(settings: Settings, slack: Fak
         SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url
     )
     async with WorkspaceClient(settings) as client:
-        handler = build_handler(slack_settings, client)
+        handler = build_handler(Deps(settings=slack_settings, get_client=lambda: client))
         assert handler.app.client.base_url == slack.api_url
         assert handler.client.web_client.base_url == slack.api_url
         assert handler.client.app_token == APP_TOKEN
         await handler.client.close()  # type: ignore[no-untyped-call]
     with pytest.raises(ConfigurationError):
-        build_handler(load_slack_settings(SLACK_BOT_TOKEN=BOT_TOKEN), client)
+        build_handler(
+            Deps(settings=load_slack_settings(SLACK_BOT_TOKEN=BOT_TOKEN), get_client=lambda: client)
+        )
 
 
 async def test_a_slash_command_over_socket_mode(
@@ -128,3 +133,57 @@ async def test_a_slash_command_over_socket_mode(
             break
         await asyncio.sleep(0.01)
     assert slack.socket_clients() == 0
+
+
+def test_a_redis_url_without_the_redis_extra_is_one_clear_line(emulator: EmulatorServer) -> None:
+    hide_redis = (
+        "import sys; sys.modules['redis'] = None; from pooldrift_slack.socket import main; sys.exit(main())"
+    )
+    env = process_env(
+        emulator,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        POOLDRIFT_REDIS_URL="redis://127.0.0.1:9/0",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", hide_redis, "--socket"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "pooldrift-slack: POOLDRIFT_REDIS_URL is set but the redis package is not installed: "
+        "pip install 'pooldrift-slack[redis]'"
+    ]
+
+
+async def test_the_log_level_is_honoured_and_nothing_of_a_request_is_logged(
+    emulator: EmulatorServer, slack: FakeSlack
+) -> None:
+    env = slack_env(emulator, slack, POOLDRIFT_LOG_LEVEL="DEBUG", POOLDRIFT_LOG_FORMAT="json")
+    with socket_bot(env) as running:
+        payload: dict[str, Any] = {
+            "team_id": "T0TEAM001",
+            "channel_id": "C0CHAN001",
+            "user_id": "U0USER001",
+            "command": "/pooldrift",
+            "text": "sales-win11",
+            "response_url": slack.response_url("socket-7c1d"),
+            "trigger_id": "1.2.log",
+        }
+        envelope = {"envelope_id": "env-log", "type": "slash_commands", "payload": payload}
+        await asyncio.to_thread(slack.send_envelope, envelope | {"accepts_response_payload": True})
+        await slack.wait_posts("socket-7c1d")
+        assert running.terminate() == 0
+        logged = running.output()
+    records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    assert any(r["level"] == "DEBUG" for r in records)
+    # the audit record is a set of fields, not a string
+    (audit,) = [r for r in records if r["logger"] == "pooldrift.audit"]
+    assert audit["event"] == "command" and audit["operation"] == "check" and audit["outcome"] == "ok"
+    assert audit["pool"] == "sales-win11" and audit["user"] == "U0USER001" and audit["delivered"] is True
+    for secret_thing in ("socket-7c1d", "/respond/", "response_url", "1.2.log", APP_TOKEN, BOT_TOKEN):
+        assert secret_thing not in logged, f"{secret_thing!r} was logged"

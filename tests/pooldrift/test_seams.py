@@ -236,3 +236,23 @@ async def test_upstream_metrics_count_statuses_retries_and_throttling(
     )
     assert _sample(after, "pooldrift_upstream_in_flight") == 0
     assert "process_resident_memory_bytes" in after or sys.platform != "linux"
+
+
+async def test_a_timeout_holds_for_callers_sharing_one_request(
+    client: WorkspaceClient, emulator: EmulatorServer
+) -> None:
+    """Identical calls share one upstream request; when all are cancelled together (their
+    deadline), none of them quietly makes the call again."""
+    pool = emulator.data.pool_named("hr-win10")
+    await client.get_project_id()
+    emulator.faults.update(latency=5.0)
+    started = time.monotonic()
+
+    async def one() -> float:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await client.check(pool.id)
+        return time.monotonic() - started
+
+    took = await asyncio.gather(*(one() for _ in range(5)))
+    assert max(took) < 3.0, took

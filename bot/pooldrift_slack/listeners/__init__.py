@@ -1,1 +1,3 @@
-"""Bolt listeners, one module per kind of request, each wired by its ``register(app, deps)``."""
+"""Bolt listeners, one module per kind of request: module-level functions that read ``Deps``
+from the Bolt context, wired by each module's ``register(app)``.
+"""

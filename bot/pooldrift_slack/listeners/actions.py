@@ -14,37 +14,45 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.errors import InvalidInputError
 from pooldrift.validation import validate_pool_id
 
-from ..answer import Payload, answer, error_payload, post
-from ..app import Deps
+from ..answer import Payload, answer, post_error
 from ..audit import Audit, Who, refusal
 from ..blocks import REFRESH_ACTION, SHOW_DRIFTED_ACTION, drifted_message, report_message
+from ..deps import Deps, deps_of
 from ..drifted import fetch_drifted
 from ..words import describe
 
-__all__ = ["register"]
+__all__ = ["on_refresh", "on_show_drifted", "register"]
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    settings = deps.settings
+def _value(action: dict[str, Any]) -> str:
+    return str(action.get("value") or "")
 
-    async def admitted(action: dict[str, Any], respond: AsyncRespond, audit: Audit) -> str | None:
-        """The pool id of a click that may be answered; otherwise the refusal is posted."""
-        problem = refusal(settings, audit.who)
-        if problem is None:
-            try:
-                return validate_pool_id(str(action.get("value") or ""))
-            except InvalidInputError as exc:
-                problem = describe(exc)
-        delivered = await post(respond, error_payload(problem))
-        audit.write(problem.outcome, delivered=delivered)
+
+async def _admitted(deps: Deps, action: dict[str, Any], respond: AsyncRespond, audit: Audit) -> str | None:
+    """The pool id of a click that may be answered; otherwise the refusal is posted."""
+    refused = refusal(deps.settings, audit.who)
+    if refused is not None:
+        await post_error(respond, refused, audit, "refused")
+        return None
+    try:
+        return validate_pool_id(_value(action))
+    except InvalidInputError as exc:
+        await post_error(respond, describe(exc), audit, exc.outcome)
         return None
 
-    async def on_refresh(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+
+async def on_refresh(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    context: dict[str, Any],
+) -> None:
+    deps = deps_of(context)
+    with deps.in_flight.answering():
         await ack()
-        audit = Audit("refresh", Who.from_action(body), pool=str(action.get("value") or "") or None)
-        pool_id = await admitted(action, respond, audit)
+        audit = Audit("refresh", Who.from_action(body), "refresh", pool=_value(action) or None)
+        pool_id = await _admitted(deps, action, respond, audit)
         if pool_id is None:
             return
 
@@ -61,22 +69,32 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await answer(refresh, deps, respond, audit)
 
-    async def on_show_drifted(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+
+async def on_show_drifted(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    context: dict[str, Any],
+) -> None:
+    deps = deps_of(context)
+    with deps.in_flight.answering():
         await ack()
-        audit = Audit("show_drifted", Who.from_action(body), pool=str(action.get("value") or "") or None)
-        pool_id = await admitted(action, respond, audit)
+        audit = Audit("show_drifted", Who.from_action(body), "show_drifted", pool=_value(action) or None)
+        pool_id = await _admitted(deps, action, respond, audit)
         if pool_id is None:
             return
+        limit = deps.settings.max_listed
 
         async def show(client: WorkspaceClient) -> Payload:
-            found = await fetch_drifted(client, pool_id, limit=settings.max_listed)
-            payload = drifted_message(found, limit=settings.max_listed)
+            found = await fetch_drifted(client, pool_id, limit=limit)
+            payload = drifted_message(found, limit=limit)
             payload["replace_original"] = False
             return payload
 
         await answer(show, deps, respond, audit)
 
+
+def register(app: AsyncApp) -> None:
     app.action(REFRESH_ACTION)(on_refresh)
     app.action(SHOW_DRIFTED_ACTION)(on_show_drifted)
