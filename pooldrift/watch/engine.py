@@ -156,6 +156,20 @@ class Watch:
         OUTBOX.set(report.pending)
         return report
 
+    async def once(self) -> tuple[CycleReport, DeliveryReport] | None:
+        """One cycle and its deliveries under the lease (``pooldrift watch --once``, cron); None
+        when another watch holds the lease, so a cron job never runs beside a running watch."""
+        if not await self._lead():
+            return None
+        keepalive = asyncio.create_task(self._keepalive())
+        try:
+            return await self.cycle(), await self.deliver()
+        finally:
+            keepalive.cancel()
+            await self.store.release(self.owner)
+            self._leading = False
+            LEADER.set(0)
+
     # -- the loop ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -188,8 +202,8 @@ class Watch:
         """Take or renew the lease; say when this watch starts or stops leading."""
         try:
             leading = await self.store.lease(self.owner, self.settings.lease_ttl)
-        except Exception as exc:  # the store is down: nobody can lead safely from here
-            log.warning("cannot reach the watch's state store (%s); not watching for now", type(exc).__name__)
+        except PooldriftError as exc:  # the store is down: nobody can lead safely from here
+            log.warning("cannot reach the watch's state store (%s); not watching for now", exc.message)
             leading = False
         if leading != self._leading:
             log.info("%s the watch (%s)", "leading" if leading else "another replica leads", self.owner)
@@ -216,10 +230,10 @@ class Watch:
 
     async def _keepalive(self) -> None:
         """Renew the lease every quarter interval while a long cycle runs."""
-        poll = require_interval(self.settings) / 4
+        poll = self.settings.lease_ttl / 6
         while True:
             await asyncio.sleep(poll)
             try:
                 await self.store.lease(self.owner, self.settings.lease_ttl)
-            except Exception as exc:
-                log.debug("lease renewal failed (%s)", type(exc).__name__)
+            except PooldriftError as exc:
+                log.debug("lease renewal failed: %s", exc.message)

@@ -47,8 +47,11 @@ return 0
 class RedisStore:
     """The state in the Redis at ``url``, under keys starting with ``prefix``."""
 
-    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 5.0, readonly: bool = False
+    ) -> None:
         self._url = url
+        self.readonly = readonly
         self._timeout = timeout
         self._prefix = prefix
         self._client: Redis | None = None
@@ -92,7 +95,8 @@ class RedisStore:
                     f"the watch's Redis state was written by a newer pooldrift (layout {version!s}; "
                     f"this one knows {SCHEMA_VERSION})"
                 )
-            await client.set(self._key("version"), SCHEMA_VERSION)
+            if not self.readonly:
+                await client.set(self._key("version"), SCHEMA_VERSION)
         except RedisError as exc:
             await client.aclose()
             # the type only: a message could name the host, and the URL may hold a password
@@ -211,7 +215,7 @@ class RedisStore:
         rows: dict[str, str] = await self._redis.hgetall(self._key("mutes"))
         live = {key: datetime.fromtimestamp(float(until), UTC) for key, until in rows.items()}
         expired = [key for key, until in live.items() if until <= now]
-        if expired:
+        if expired and not self.readonly:
             await self._redis.hdel(self._key("mutes"), *expired)
         return {key: until for key, until in live.items() if until > now}
 

@@ -33,7 +33,7 @@ async def open_store(settings: WatchSettings) -> StateStore:
 async def open_reader(settings: WatchSettings) -> StateStore | None:
     """A store to read from without creating anything: None when there is no state yet."""
     if settings.redis_url is not None:
-        return await RedisStore(settings.redis_url.get_secret_value()).open()
+        return await RedisStore(settings.redis_url.get_secret_value(), readonly=True, timeout=2.0).open()
     path = settings.state_path
     if not path.is_file():
         return None
