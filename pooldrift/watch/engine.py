@@ -21,7 +21,7 @@ from ..errors import PooldriftError
 from ..fleet import FleetScan, FleetTotals, ScanFailure, scan_fleet
 from .delivery import Deliverer, DeliveryReport
 from .events import step
-from .metrics import CYCLE_SECONDS, CYCLES, EVENTS, LEADER, OUTBOX, PoolGauges
+from .metrics import CYCLE_SECONDS, CYCLES, EVENTS, LEADER, OUTBOX, POOLS
 from .models import OutboxItem
 from .settings import WatchSettings, require_interval
 from .slack import SlackWeb
@@ -48,12 +48,14 @@ class CycleReport:
     events: int
     queued: int
     seconds: float
+    cpu_seconds: float
     scan: FleetScan
 
     def line(self) -> str:
         return (
             f"{self.pools} pools ({self.drifted} drifted, {self.failures} failed), "
-            f"{self.events} events, {self.queued} alerts queued, {self.seconds:.2f} s"
+            f"{self.events} events, {self.queued} alerts queued, {self.seconds:.2f} s "
+            f"({self.cpu_seconds:.2f} s CPU)"
         )
 
 
@@ -76,7 +78,6 @@ class Watch:
         self.clock = clock
         #: who holds the lease: host, process and a random part (two watches on one host differ)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.gauges = PoolGauges()
         self.deliverer = Deliverer(settings, store, slack, clock=clock) if slack and settings.alerts else None
         self._leading = False
 
@@ -108,7 +109,7 @@ class Watch:
 
     async def cycle(self) -> CycleReport:
         """Scan, diff with the stored states, and write states, history and deliveries at once."""
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         found, complete = await self._scan()
         now = self.clock()
         previous = await self.store.load()
@@ -132,7 +133,7 @@ class Watch:
             CYCLES.labels("lease_lost").inc()
             raise
         states = {**previous, **result.states}
-        self.gauges.update(found, states, result.removed, now.timestamp())
+        POOLS.update(found, states, result.removed, now.timestamp())
         for event in result.events:
             EVENTS.labels(event.kind.value).inc()
         seconds = time.perf_counter() - started
@@ -145,6 +146,7 @@ class Watch:
             events=len(result.events),
             queued=len(queued),
             seconds=seconds,
+            cpu_seconds=time.process_time() - cpu,
             scan=found,
         )
 

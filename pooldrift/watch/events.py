@@ -105,10 +105,13 @@ def _emit(out: Step, state: SubjectState, kind: EventKind, now: datetime, **valu
 def _counts(pool: PoolDrift, last: Counts) -> Counts:
     """The scan's counts, an unreported one keeping its last known value."""
     counts: Counts = {}
-    for kind in KINDS:
-        value = pool.report.count(kind)
-        counts[kind.field] = value if value is not None else last.get(kind.field)
+    for field in _FIELDS:
+        value = getattr(pool.report, field)
+        counts[field] = value if value is not None else last.get(field)
     return counts
+
+
+_FIELDS = tuple(kind.field for kind in KINDS)
 
 
 def _pool(out: Step, prev: SubjectState | None, pool: PoolDrift, now: datetime) -> None:
