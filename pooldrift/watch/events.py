@@ -105,9 +105,9 @@ def _emit(out: Step, state: SubjectState, kind: EventKind, now: datetime, **valu
 def _counts(pool: PoolDrift, last: Counts) -> Counts:
     """The scan's counts, an unreported one keeping its last known value."""
     counts: Counts = {}
-    for field in _FIELDS:
-        value = getattr(pool.report, field)
-        counts[field] = value if value is not None else last.get(field)
+    for name in _FIELDS:
+        value = getattr(pool.report, name)
+        counts[name] = value if value is not None else last.get(name)
     return counts
 
 

@@ -174,10 +174,12 @@ def reply(event: Event, *, zone: tzinfo) -> Message:
     """The thread reply for a change of an episode already announced."""
     lasted = duration((event.at - event.since).total_seconds()) if event.since else "?"
     moved = _changes(event.before, event.counts)
+    was = at_least(event.before)
+    bound = f"at least {event.at_least} desktops drift" + (f" (was {was})" if was != event.at_least else "")
     if event.kind == EventKind.WORSE:
-        text = f"⬆️ Worse: at least {event.at_least} desktops drift (was {at_least(event.before)}): {moved}."
+        text = f"⬆️ Worse: {moved}; {bound}."
     elif event.kind == EventKind.BETTER:
-        text = f"⬇️ Better: at least {event.at_least} desktops drift (was {at_least(event.before)}): {moved}."
+        text = f"⬇️ Better: {moved}; {bound}."
     elif event.kind == EventKind.RESOLVED:
         text = f"✅ Resolved after {lasted}: every desktop is back in line ({moved})."
     elif event.kind == EventKind.POOL_GONE:

@@ -88,8 +88,8 @@ async def test_one_episode_one_message_updated_in_place_and_resolved(
         assert await turn(watch) == (1, 1)
         assert slack.top() == [message] and len(message.edits) == 2, "updated in place, no new message"
         replies = [r.text for r in slack.thread(message.ts)]
-        assert replies[0].startswith("⬆️ Worse: at least 3 desktops drift (was 3): package 0 → 2.")
-        assert replies[1].startswith("⬇️ Better: at least 2 desktops drift (was 3): image 3 → 1.")
+        assert replies[0] == "⬆️ Worse: package 0 → 2; at least 3 desktops drift."
+        assert replies[1] == "⬇️ Better: image 3 → 1; at least 2 desktops drift (was 3)."
         assert await turn(watch) == (0, 0)
 
         emulator.data.set_drift(pool.id, "image_id", 0)
@@ -288,7 +288,7 @@ async def test_a_new_watch_on_the_same_state_repeats_nothing_and_sees_what_chang
         assert await turn(second) == (1, 1)
     assert len(slack.top()) == told, "nothing posted anew"
     (message,) = alert_for(slack, pool.id)
-    assert slack.thread(message.ts)[0].text.startswith("⬆️ Worse: at least 9 desktops drift (was 5)")
+    assert slack.thread(message.ts)[0].text == "⬆️ Worse: image 5 → 9; at least 9 desktops drift (was 5)."
     assert [c.kind for c in await store.history(pool.id, 1, second.clock())] == [
         EventKind.DRIFTED,
         EventKind.WORSE,

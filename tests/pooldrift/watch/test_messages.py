@@ -72,7 +72,7 @@ def test_changes_and_the_end_of_an_episode() -> None:
         counts={"product_id": 3, "image_id": 14, "disk_num": 0, "disk_size": 0},
     )
     assert messages.reply(worse, zone=UTC_ZONE)["text"] == (
-        "⬆️ Worse: at least 14 desktops drift (was 12): package 0 → 3, image 12 → 14."
+        "⬆️ Worse: package 0 → 3, image 12 → 14; at least 14 desktops drift (was 12)."
     )
     assert "last change 2024-05-01 02:30 UTC" in texts(messages.alert(worse, zone=UTC_ZONE))
     resolved = event(

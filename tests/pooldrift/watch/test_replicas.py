@@ -88,6 +88,9 @@ async def test_one_replica_leads_and_a_killed_leader_hands_over_without_loss_or_
     second.cycles(3)
     assert len(slack.top()) == drifted + 1, f"nothing posted twice (took over in {taken:.1f} s)"
     replies = [r.text for r in slack.thread(message.ts)]
-    assert replies[0].startswith("⬆️ Worse: at least 8 desktops drift (was 3)") and "resolved" in message.text
+    assert (
+        replies[0] == "⬆️ Worse: image 3 → 8; at least 8 desktops drift (was 3)."
+        and "resolved" in message.text
+    )
     assert replies[1].startswith("✅ Resolved after")
     assert second.stop() == 0

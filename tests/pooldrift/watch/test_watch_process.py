@@ -112,7 +112,7 @@ async def test_a_restarted_watch_repeats_nothing_and_reports_what_changed_while_
     second.cycles(3)
     assert len(slack.top()) == told, "no alert repeated"
     (reply,) = slack.thread(message.ts)
-    assert reply.text.startswith("⬆️ Worse: at least 11 desktops drift (was 6): package 6 → 11.")
+    assert reply.text == "⬆️ Worse: package 6 → 11; at least 11 desktops drift (was 6)."
     assert second.stop() == 0
 
 
