@@ -2,8 +2,8 @@
 per pool, its drifted desktops by kind, desktops, last successful check and failing checks; and
 the watch's own cycles, events, Slack deliveries, outbox and leadership.
 
-Pool series carry ``pool_id``, ``pool_name``, ``project_id`` and ``region``; a pool that is gone
-(or renamed) has its old series removed, so an alert rule never fires on a pool that is no more.
+Pool series carry ``pool_id``, ``pool_name``, ``project_id`` and ``region``; they are made at
+scrape time from the last cycle's view, so a gone pool's series go, and no rule fires on it.
 """
 
 from __future__ import annotations

@@ -187,8 +187,8 @@ class RedisStore:
         state = await self.state(pool_id.lower())
         return state.drifting_since if state else None
 
-    async def history(self, pool_id: str, days: float, now: datetime) -> list[Event]:
-        cutoff = (now - timedelta(days=days)).timestamp()
+    async def history(self, pool_id: str, days: float, now: datetime | None = None) -> list[Event]:
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).timestamp()
         rows: list[str] = await self._redis.zrangebyscore(
             self._key("history", pool_id.lower()), cutoff, "+inf"
         )

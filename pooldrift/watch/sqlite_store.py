@@ -193,8 +193,8 @@ class SqliteStore:
         state = await self.state(pool_id.lower())
         return state.drifting_since if state else None
 
-    async def history(self, pool_id: str, days: float, now: datetime) -> list[Event]:
-        cutoff = _ts(now - timedelta(days=days))
+    async def history(self, pool_id: str, days: float, now: datetime | None = None) -> list[Event]:
+        cutoff = _ts((now or datetime.now(UTC)) - timedelta(days=days))
         rows = await self._call(
             lambda c: c.execute(
                 "SELECT body FROM changes WHERE key = ? AND at >= ? ORDER BY at, id",

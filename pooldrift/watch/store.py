@@ -52,8 +52,8 @@ class StateStore(Protocol):
         """Since when the pool has been drifting (None: not drifting, or not known)."""
         ...
 
-    async def history(self, pool_id: str, days: float, now: datetime) -> list[Event]:
-        """The pool's changes of the last ``days``, oldest first."""
+    async def history(self, pool_id: str, days: float, now: datetime | None = None) -> list[Event]:
+        """The pool's changes from ``days`` before ``now`` (default: now) on, oldest first."""
         ...
 
     async def find(self, ref: str) -> list[SubjectState]:

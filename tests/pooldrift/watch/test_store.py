@@ -68,6 +68,7 @@ async def test_states_round_trip_and_are_replaced_and_removed(store: StateStore)
     history = await store.history(A, 1, later)
     assert [e.kind for e in history] == ["drifted", "worse"]
     assert [e.kind for e in await store.history(B, 1, later)] == ["pool_gone"]
+    assert len(await store.history(A, 365 * 30)) == 2, "now by default"
 
 
 async def test_history_keeps_the_last_days_and_retention_deletes_older(store: StateStore) -> None:
