@@ -28,7 +28,8 @@ log = logging.getLogger("pooldrift.watch.slack")
 REFUSED_TRIES = 5
 #: waits between tries after a 5xx or no answer: 1 s, 2 s, 4 s ... at most 5 minutes
 _BACKOFF_FIRST, _BACKOFF_MAX = 1.0, 300.0
-_OPENING = (EventKind.DRIFTED, EventKind.SCAN_FAILING)
+#: Slack never answered: whether it took a post is unknown
+_NO_ANSWER = ("timeout", "unreachable")
 _CLOSING = (EventKind.RESOLVED, EventKind.POOL_GONE, EventKind.SCAN_RECOVERED)
 
 
@@ -109,7 +110,10 @@ class Deliverer:
             await self._send(item, now)
         except SlackRetryLaterError as exc:
             wait = exc.retry_after if exc.retry_after is not None else _backoff(item.attempts + 1)
-            await self._again(item, now, wait, exc.reason)
+            # no answer at all (a timeout, a broken connection): Slack may have taken the post
+            await self._again(
+                item, now, wait, exc.reason, unsure=item.unsure or exc.reason.startswith(_NO_ANSWER)
+            )
             DELIVERIES.labels("retried").inc()
             log.info("Slack said %s; alert %s waits %.1f s", exc.reason, item.key, wait)
             return "ratelimited" if exc.reason == "ratelimited" else "retry"
@@ -127,44 +131,79 @@ class Deliverer:
                 log.error("gave up alert %s after %d refusals (%s)", item.key, item.attempts + 1, exc.error)
                 DELIVERIES.labels("dropped").inc()
                 return "dropped"
-            await self._again(item, now, _backoff(item.attempts + 1), exc.error)
+            await self._again(item, now, _backoff(item.attempts + 1), exc.error, unsure=item.unsure)
             return "retry"
         forget = item.event.episode if item.event.kind in _CLOSING else None
         await self.store.finish(item.key, forget_episode=forget)
         DELIVERIES.labels("delivered").inc()
         return "delivered"
 
-    async def _again(self, item: OutboxItem, now: datetime, wait: float, error: str) -> None:
+    async def _again(
+        self, item: OutboxItem, now: datetime, wait: float, error: str, *, unsure: bool = False
+    ) -> None:
         later = item.model_copy(
-            update={"attempts": item.attempts + 1, "due": now + timedelta(seconds=wait), "error": error}
+            update={
+                "attempts": item.attempts + 1,
+                "due": now + timedelta(seconds=wait),
+                "error": error,
+                "unsure": unsure,
+            }
         )
         await self.store.retry(later)
 
+    async def _posted(self, item: OutboxItem, thread_ts: str | None = None) -> str | None:
+        """After an attempt that may have reached Slack: the ts of what it posted, if it did.
+        Without the history scopes Slack cannot say, and the post is made again (said once)."""
+        if not item.unsure:
+            return None
+        try:
+            oldest = item.event.at.timestamp() - 60
+            return await self.slack.find(item.channel, item.key, oldest=oldest, thread_ts=thread_ts)
+        except SlackRefusedError as exc:
+            if "history" not in self._told:
+                self._told.add("history")
+                log.warning(
+                    "cannot look for an alert that may be posted already (%s; it needs channels:history): "
+                    "posting it again, it may show twice",
+                    exc.error,
+                )
+            return None
+
+    async def _mark(self, item: OutboxItem) -> OutboxItem:
+        """Write, before a post, that one is under way: a crash before its answer leaves it unsure."""
+        if not item.unsure:
+            item = item.model_copy(update={"unsure": True})
+            await self.store.retry(item)
+        return item
+
     async def _send(self, item: OutboxItem, now: datetime) -> None:
-        """The Slack calls of one item: a new episode's message, or the update and the thread reply."""
+        """The Slack calls of one item: a new episode's message, or the update and the thread reply.
+        Each post carries its delivery key in Slack's message metadata, so an unsure one is found."""
         event = item.event
         assert event.episode is not None
         zone = self.settings.zone
+        metadata = {
+            "event_type": "pooldrift_watch_alert",
+            "event_payload": {"delivery": item.key, "episode": event.episode, "pool_id": event.pool_id or ""},
+        }
         known = await self.store.message(event.episode)
         if known is None:
             if event.kind in _CLOSING:
                 return  # the episode was never announced (muted then): nothing to close
-            top = alert(event, zone=zone)
-            metadata = {
-                "event_type": "pooldrift_watch_alert",
-                "event_payload": {
-                    "delivery": item.key,
-                    "episode": event.episode,
-                    "pool_id": event.pool_id or "",
-                },
-            }
-            ts = await self.slack.post(item.channel, top["text"], top["blocks"], metadata=metadata)
-            await self.store.save_message(
-                SlackMessage(episode=event.episode, channel=item.channel, ts=ts, posted_at=now)
-            )
+            ts = await self._posted(item)
+            if ts is None:
+                top = alert(event, zone=zone)
+                item = await self._mark(item)
+                ts = await self.slack.post(item.channel, top["text"], top["blocks"], metadata=metadata)
+            message = SlackMessage(episode=event.episode, channel=item.channel, ts=ts, posted_at=now)
+            await self.store.save_message(message)
             return
         # the update first: it is idempotent, so a retry after a failed reply repeats only it
         top = alert(event, zone=zone)
         await self.slack.update(known.channel, known.ts, top["text"], top["blocks"])
-        answer = reply(event, zone=zone)
-        await self.slack.post(known.channel, answer["text"], answer["blocks"], thread_ts=known.ts)
+        if await self._posted(item, thread_ts=known.ts) is None:
+            answer = reply(event, zone=zone)
+            await self._mark(item)
+            await self.slack.post(
+                known.channel, answer["text"], answer["blocks"], thread_ts=known.ts, metadata=metadata
+            )

@@ -141,7 +141,11 @@ class OutboxItem(BaseModel):
     event: Event
     due: datetime = Field(description="Not before this time (retries, Retry-After).")
     attempts: int = 0
-    step: int = Field(default=0, description="Parts already done (the message update before the reply).")
+    unsure: bool = Field(
+        default=False,
+        description="A post was under way and its answer never came (a crash, a timeout): Slack may "
+        "have it, so look before posting again.",
+    )
     error: str | None = None
 
 

@@ -84,6 +84,23 @@ class SlackWeb:
             raise SlackRetryLaterError("malformed_answer")
         return ts
 
+    async def find(
+        self, channel: str, delivery: str, *, oldest: float, thread_ts: str | None = None
+    ) -> str | None:
+        """The ``ts`` of the message posted with ``delivery`` in its metadata (among the channel's
+        messages since ``oldest``, or the replies of ``thread_ts``); None when there is none.
+        Needs ``channels:history`` (``groups:history`` in a private channel)."""
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        body: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": 200}
+        body.update({"ts": thread_ts} if thread_ts else {"oldest": f"{oldest:.6f}"})
+        answer = await self._call(method, body)
+        for message in answer.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if isinstance(message, dict) and payload.get("delivery") == delivery:
+                ts = message.get("ts")
+                return ts if isinstance(ts, str) else None
+        return None
+
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         """Replace a message's text and blocks in place."""
         await self._call("chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks})

@@ -7,6 +7,7 @@ or ``ok: false`` with an error), to show delivery is late but never lost or doub
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -50,6 +51,10 @@ class SlackWebApi(FakeSlack):
         self.messages: list[Posted] = []
         self._failures: list[tuple[int, float | None, str] | None] = []  # None: answer normally
         self._ts = itertools.count(1)
+        self._holds: list[float] = []
+        self._released: asyncio.Event | None = None  # set: every held answer goes now
+        #: False: conversations.history and .replies answer missing_scope (no channels:history)
+        self.history_scope = True
 
     # -- what tests set --------------------------------------------------------------------
 
@@ -68,11 +73,22 @@ class SlackWebApi(FakeSlack):
         with self._lock:
             self._failures += [(200, None, error)] * count
 
+    def hold_next(self, seconds: float, *, after: int = 0) -> None:
+        """The chat call after the next ``after`` is carried out at once, its answer sent only
+        after ``seconds``: a watch killed meanwhile never learns that Slack took it."""
+        with self._lock:
+            self._holds = [0.0] * after + [seconds]
+
     def reset(self) -> None:
         super().reset()
         with self._lock:
             self.messages.clear()
             self._failures.clear()
+            self._holds = []
+            self.history_scope = True
+            released, self._released = self._released, None
+        if released is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(released.set)
 
     # -- what tests read -------------------------------------------------------------------
 
@@ -100,6 +116,8 @@ class SlackWebApi(FakeSlack):
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method in ("conversations.history", "conversations.replies"):
+            return await self._read(method, request)
         if method not in ("chat.postMessage", "chat.update"):
             return await super()._api(request)
         args: dict[str, Any] = json.loads(await request.text() or "{}")
@@ -117,9 +135,44 @@ class SlackWebApi(FakeSlack):
                 return web.Response(status=status, text="upstream connect error")
             return web.json_response({"ok": False, "error": error})
         with self._lock:
-            if method == "chat.postMessage":
-                return self._post(args)
-            return self._update(args)
+            answer = self._post(args) if method == "chat.postMessage" else self._update(args)
+            hold = self._holds.pop(0) if self._holds else 0.0
+        if hold:
+            # held until the time is up or the next reset (so a stop never waits on it)
+            if self._released is None:
+                self._released = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), hold)
+        return answer
+
+    async def _read(self, method: str, request: web.Request) -> web.Response:
+        """conversations.history (newest first, since ``oldest``) and .replies (the thread)."""
+        args: dict[str, Any] = json.loads(await request.text() or "{}")
+        with self._lock:
+            self.calls.append(ApiCall(method, args, dict(request.headers)))
+            if not self.history_scope:
+                return web.json_response(
+                    {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+                )
+            if method == "conversations.history":
+                found = [
+                    m
+                    for m in self.messages
+                    if m.channel == args.get("channel")
+                    and m.thread_ts is None
+                    and float(m.ts) >= float(args.get("oldest", 0))
+                ][::-1]
+            else:
+                found = [m for m in self.messages if m.ts == args.get("ts") or m.thread_ts == args.get("ts")]
+            shown = [
+                {
+                    "ts": m.ts,
+                    "text": m.text,
+                    **({"metadata": m.metadata} if args.get("include_all_metadata") else {}),
+                }
+                for m in found
+            ]
+        return web.json_response({"ok": True, "messages": shown, "has_more": False})
 
     def _post(self, args: dict[str, Any]) -> web.Response:
         channel, thread_ts = args.get("channel"), args.get("thread_ts")
@@ -129,7 +182,7 @@ class SlackWebApi(FakeSlack):
             m.ts == thread_ts and m.channel == channel for m in self.messages
         ):
             return web.json_response({"ok": False, "error": "thread_not_found"})
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = f"{int(time.time())}.{next(self._ts):06d}"  # Slack's form: seconds, then a unique part
         self.messages.append(
             Posted(channel, ts, args.get("text", ""), args.get("blocks", []), thread_ts, args.get("metadata"))
         )

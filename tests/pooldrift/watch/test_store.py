@@ -97,13 +97,13 @@ async def test_the_outbox_keeps_order_and_each_key_once(store: StateStore) -> No
     assert due[0].order < due[1].order < due[2].order
     assert [i.key for i in await store.due(NOW, limit=2)] == ["ep#1", "ep#2"]
     retried = due[0].model_copy(
-        update={"attempts": 2, "step": 1, "error": "ratelimited", "due": NOW + timedelta(minutes=1)}
+        update={"attempts": 2, "unsure": True, "error": "ratelimited", "due": NOW + timedelta(minutes=1)}
     )
     await store.retry(retried)
     again = (await store.due(NOW))[0]
-    assert (again.attempts, again.step, again.error, again.due) == (
+    assert (again.attempts, again.unsure, again.error, again.due) == (
         2,
-        1,
+        True,
         "ratelimited",
         NOW + timedelta(minutes=1),
     )

@@ -212,3 +212,69 @@ def test_once_without_slack_still_watches(env: dict[str, str], slack: SlackWebAp
     done = run({**env, "POOLDRIFT_WATCH_CHANNEL": "", "SLACK_BOT_TOKEN": ""}, "watch", "--once")
     assert done.returncode == 0 and "no Slack alerts" in done.stderr and "9 events" in done.stderr
     assert slack.chat_calls() == []
+
+
+async def test_a_post_slack_took_just_before_a_crash_is_not_posted_again(
+    env: dict[str, str], emulator: EmulatorServer, slack: SlackWebApi, running: list[Running]
+) -> None:
+    """SIGKILL while Slack holds its answer to a post it already made: the next watch finds the
+    post by the delivery key in its metadata (conversations.history / .replies) instead of
+    posting again — the message, then a thread reply."""
+    pool = emulator.data.pool_named("finance-win11")
+    first = Running(env)
+    running.append(first)
+    first.cycles(1)
+    told = len(slack.top())
+
+    slack.hold_next(60)
+    emulator.data.set_drift(pool.id, "image_id", 3)
+    await slack.wait_for(lambda: len(alerts(slack, pool.id)) == 1, why="Slack took the post")
+    first.proc.kill()
+    assert first.proc.wait(10) == -signal.SIGKILL
+
+    second = Running(env)
+    running.append(second)
+    second.cycles(2)
+    assert len(slack.top()) == told + 1, "not posted again"
+    assert "conversations.history" in [c.method for c in slack.calls]
+    (message,) = alerts(slack, pool.id)
+
+    slack.hold_next(60, after=1)  # the update goes through; the reply is taken, its answer held
+    emulator.data.set_drift(pool.id, "image_id", 6)
+    await slack.wait_for(lambda: len(slack.thread(message.ts)) == 1, why="Slack took the reply")
+    second.proc.kill()
+    second.proc.wait(10)
+
+    third = Running(env)
+    running.append(third)
+    third.cycles(2)
+    assert "conversations.replies" in [c.method for c in slack.calls]
+    (reply,) = slack.thread(message.ts)
+    assert reply.text == "⬆️ Worse: image 3 → 6; at least 6 desktops drift (was 3)."
+    emulator.data.set_drift(pool.id, "image_id", 0)
+    await slack.wait_for(lambda: len(slack.thread(message.ts)) == 2, why="then the episode goes on")
+    assert len(slack.top()) == told + 1
+    assert third.stop() == 0
+
+
+async def test_without_the_history_scope_an_unsure_post_is_made_again_and_said(
+    env: dict[str, str], emulator: EmulatorServer, slack: SlackWebApi, running: list[Running]
+) -> None:
+    """The documented limit: with chat:write alone Slack cannot say whether it took the post, so
+    the alert is posted again (late rather than lost) and the log says why, once."""
+    pool = emulator.data.pool_named("finance-win11")
+    slack.history_scope = False
+    first = Running(env)
+    running.append(first)
+    first.cycles(1)
+    slack.hold_next(60)
+    emulator.data.set_drift(pool.id, "image_id", 3)
+    await slack.wait_for(lambda: len(alerts(slack, pool.id)) == 1, why="Slack took the post")
+    first.proc.kill()
+    first.proc.wait(10)
+    second = Running(env)
+    running.append(second)
+    await slack.wait_for(lambda: len(alerts(slack, pool.id)) == 2, why="posted again")
+    second.cycles(2)
+    assert second.err.text().count("it needs channels:history") == 1
+    assert len(alerts(slack, pool.id)) == 2
