@@ -211,12 +211,12 @@ async def _targets(
 async def _scan_project(
     view: WorkspaceClient, label: str | None, name: str | None, tracker: _Tracker
 ) -> tuple[list[PoolDrift], list[ScanFailure]]:
+    project: str | None = view.project_id
     try:
         project = await view.get_project_id()
         listing = await view.list_pools(name=name)
-    except PooldriftError as exc:
-        failure = ScanFailure.of(exc, region=view.region, project_id=view.project_id, project_name=label)
-        return [], [failure]
+    except PooldriftError as exc:  # the id IAM gave, when the lookup itself did not fail
+        return [], [ScanFailure.of(exc, region=view.region, project_id=project, project_name=label)]
     # the upstream filter's matching is not documented: keep exactly what was asked for
     pools = [p for p in listing.pools if name is None or name.lower() in p.name.lower()]
     tracker.found(len(pools))

@@ -6,34 +6,24 @@ No I/O and no Slack objects here, so every message is unit-tested as plain data.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from pooldrift.client import DesktopPools
-from pooldrift.models import DesktopPool, DriftReport, InconsistentType, PoolDesktop
+from pooldrift.models import DriftReport, InconsistentType
 
-from .kit import (
-    TEXT_MAX,
-    Block,
-    actions,
-    button,
-    clip,
-    context,
-    esc,
-    header,
-    message,
-    section,
-)
+from .kit import Block, actions, button, chunks, clip, context, esc, header, message, section
 
 __all__ = [
+    "COMMAND",
+    "NAME_ROOM",
+    "OPEN_POOL_ACTION",
     "REFRESH_ACTION",
     "SHOW_DRIFTED_ACTION",
-    "DriftedDesktop",
-    "DriftedDesktops",
     "checking_text",
-    "drifted_message",
+    "code",
     "error_message",
     "help_message",
+    "mention",
     "pools_message",
     "report_message",
 ]
@@ -41,31 +31,10 @@ __all__ = [
 COMMAND = "/pooldrift"
 REFRESH_ACTION = "pooldrift_refresh"
 SHOW_DRIFTED_ACTION = "pooldrift_show_drifted"
+OPEN_POOL_ACTION = "pooldrift_open_pool"
 
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,}")
-_NAME_ROOM = 100  # of the header's 150 characters, what a pool name may take
-
-
-@dataclass(frozen=True)
-class DriftedDesktop:
-    """One drifted desktop and the ways it differs from its pool."""
-
-    desktop: PoolDesktop
-    kinds: tuple[InconsistentType, ...]
-
-
-@dataclass(frozen=True)
-class DriftedDesktops:
-    """The drifted desktops of a pool, as far as they were fetched."""
-
-    pool: DesktopPool
-    desktops: list[DriftedDesktop]
-    #: how many desktops upstream reports for each kind of drift (they overlap)
-    totals: dict[InconsistentType, int] = field(default_factory=dict)
-    #: True when some kind had more desktops than were fetched
-    incomplete: bool = False
-    #: kinds the endpoint cannot list desktops by (an older API version): not reported
-    unavailable: tuple[InconsistentType, ...] = ()
+NAME_ROOM = 100  # of the header's 150 characters, what a pool name may take
 
 
 def mention(user_id: str | None) -> str:
@@ -80,7 +49,7 @@ def code(text: str) -> str:
 
 
 def _pool_title(report: DriftReport) -> str:
-    return clip(report.pool_name or report.pool_id, _NAME_ROOM)
+    return clip(report.pool_name or report.pool_id, NAME_ROOM)
 
 
 def checking_text(ref: str) -> str:
@@ -94,8 +63,10 @@ def report_message(
     elapsed_ms: float,
     in_channel: bool,
     refreshed: bool = False,
+    value: str | None = None,
 ) -> dict[str, Any]:
-    """The drift counts of one pool: status header, one field per kind, context, buttons."""
+    """The drift counts of one pool: status header, one field per kind, context, buttons.
+    ``value`` is what the buttons carry (default the pool id; a scan across projects adds where)."""
     name = _pool_title(report)
     if report.drifted:
         title = f"⚠️ {name} has drifted"
@@ -121,9 +92,10 @@ def report_message(
         facts.append(f"request id {code(report.request_id)}")
     facts.append(f"{elapsed_ms:.0f} ms")
     facts.append(f"{'refreshed' if refreshed else 'asked'} by {mention(who)}")
-    buttons = [button("Refresh", REFRESH_ACTION, report.pool_id)]
+    value = value or report.pool_id
+    buttons = [button("Refresh", REFRESH_ACTION, value)]
     if report.drifted:
-        buttons.append(button("Show drifted desktops", SHOW_DRIFTED_ACTION, report.pool_id, style="primary"))
+        buttons.append(button("Show drifted desktops", SHOW_DRIFTED_ACTION, value, style="primary"))
     blocks: list[Block] = [
         header(title),
         section(esc(report.summary())),
@@ -132,102 +104,6 @@ def report_message(
         actions(*buttons, block_id="pooldrift_report"),
     ]
     return message(esc(report.summary()), blocks, in_channel=in_channel)
-
-
-def _volume_total(root: int | None, data: list[int | None]) -> int | None:
-    sizes = [root, *data]
-    if any(size is None for size in sizes):
-        return None
-    return sum(s for s in sizes if s is not None)
-
-
-def _shown(value: object) -> str:
-    return code(str(value)) if value is not None else "unknown"
-
-
-def difference(kind: InconsistentType, desktop: PoolDesktop, pool: DesktopPool) -> str:
-    """How one desktop differs from its pool in one way, in a few words."""
-    if kind is InconsistentType.PRODUCT_ID:
-        return f"package {_shown(desktop.product_id)} (pool: {_shown(pool.product_id)})"
-    if kind is InconsistentType.IMAGE_ID:
-        return f"image {_shown(desktop.image_id)} (pool: {_shown(pool.image_id)})"
-    if kind is InconsistentType.DISK_NUM:
-        return f"{len(desktop.data_volumes)} data disks (pool: {len(pool.data_volumes)})"
-    mine = _volume_total(
-        desktop.root_volume.size if desktop.root_volume else None, [v.size for v in desktop.data_volumes]
-    )
-    theirs = _volume_total(
-        pool.root_volume.size if pool.root_volume else None, [v.size for v in pool.data_volumes]
-    )
-    mine_text = f"{mine} GB" if mine is not None else "unknown size"
-    theirs_text = f"{theirs} GB" if theirs is not None else "unknown"
-    return f"{mine_text} of disk (pool: {theirs_text})"
-
-
-def _chunks(lines: list[str], limit: int = TEXT_MAX) -> list[str]:
-    """Lines joined into texts of at most ``limit`` characters (a longer line is clipped)."""
-    texts: list[str] = []
-    current = ""
-    for line in lines:
-        line = clip(line, limit)
-        if current and len(current) + 1 + len(line) > limit:
-            texts.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        texts.append(current)
-    return texts
-
-
-def drifted_message(found: DriftedDesktops, *, limit: int) -> dict[str, Any]:
-    """The drifted desktops of a pool, each with how it differs; at most ``limit`` listed."""
-    pool = found.pool
-    name = clip(pool.name, _NAME_ROOM)
-    unlisted = _unlisted(found.unavailable)
-    if not found.desktops:
-        if unlisted:
-            text = f"No desktop of pool {esc(name)} differs in package or image now."
-            return message(text, [section(f":white_check_mark: {text}"), context(unlisted)])
-        text = f"No desktop of pool {esc(name)} differs from its configuration now."
-        return message(text, [section(f":white_check_mark: {text}")])
-    shown_rows = found.desktops[:limit]
-    lines = []
-    for row in shown_rows:
-        d = row.desktop
-        label = esc(clip(d.computer_name or d.desktop_id, 64))
-        how = "; ".join(difference(kind, d, pool) for kind in row.kinds)
-        lines.append(f"• *{label}* {code(d.desktop_id)} — {how}")
-    rest = len(found.desktops) - len(shown_rows)
-    at_least = max(found.totals.values(), default=0)
-    known = max(len(found.desktops), at_least)
-    count_text = f"at least {known}" if found.incomplete else str(len(found.desktops))
-    per_kind = ", ".join(f"{kind.label.lower()}: {n}" for kind, n in found.totals.items() if n)
-    blocks: list[Block] = [
-        header(f"Drifted desktops of {name}"),
-        section(
-            f"{count_text} desktops differ from the pool's configuration"
-            + (f" ({per_kind})." if per_kind else ".")
-        ),
-        *(section(chunk) for chunk in _chunks(lines)),
-    ]
-    if rest > 0 or found.incomplete:
-        more = f"at least {known - len(shown_rows)}" if found.incomplete else str(rest)
-        blocks.append(context(f"…and {more} more not listed here."))
-    if unlisted:
-        blocks.append(context(unlisted))
-    text = f"{count_text} desktops of pool {esc(name)} differ from its configuration."
-    return message(text, blocks)
-
-
-def _unlisted(kinds: tuple[InconsistentType, ...]) -> str:
-    if not kinds:
-        return ""
-    named = " and ".join(kind.label.lower() for kind in kinds)
-    return (
-        f":grey_question: Desktops that differ in {named}: not reported (this Workspace endpoint, "
-        "an older API version, cannot list them)."
-    )
 
 
 def pools_message(
@@ -250,7 +126,7 @@ def pools_message(
         )
     blocks: list[Block] = [
         header(f"Desktop pools in {region}"),
-        *(section(chunk) for chunk in _chunks(lines)),
+        *(section(chunk) for chunk in chunks(lines)),
     ]
     rest = pools.total_count - len(listed)
     tail = f"{rest} more not listed · " if rest > 0 else ""
@@ -263,6 +139,9 @@ def help_message() -> dict[str, Any]:
     text = (
         f"*{COMMAND} <pool>* — has this desktop pool drifted from its configuration? "
         "Give the pool's id or its exact name.\n"
+        f"*{COMMAND} scan* — every pool at once, the worst first, each with a button to open it.\n"
+        f"*{COMMAND} scan <part of a name>* — only the pools whose name contains it (any case), "
+        f"e.g. `{COMMAND} scan win11`.\n"
         f"*{COMMAND} pools* — the desktop pools in the project.\n"
         f"*{COMMAND} help* — this message."
     )
@@ -273,7 +152,8 @@ def help_message() -> dict[str, Any]:
             "from their pool's configuration (Huawei Cloud Workspace)."
         ),
     ]
-    return message(f"Usage: {COMMAND} <pool id or name> | {COMMAND} pools | {COMMAND} help", blocks)
+    usage = f"Usage: {COMMAND} <pool id or name> | {COMMAND} scan [name] | {COMMAND} pools | {COMMAND} help"
+    return message(usage, blocks)
 
 
 def error_message(text: str, *, ref: str | None = None) -> dict[str, Any]:

@@ -11,9 +11,11 @@ __all__ = [
     "HEADER_MAX",
     "MAX_BLOCKS",
     "MAX_FIELDS",
+    "MESSAGE_TEXT_MAX",
     "TEXT_MAX",
     "actions",
     "button",
+    "chunks",
     "clip",
     "context",
     "esc",
@@ -35,6 +37,10 @@ BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 #: Notifications show the fallback; Slack truncates long ones anyway, so keep it readable.
 FALLBACK_MAX = 3000
+#: Slack refuses a message whose blocks carry much more text than this in all
+#: (``msg_blocks_too_long``, seen from about 13,000 characters; not documented), so the
+#: builders of long lists stop listing within it and count the rest.
+MESSAGE_TEXT_MAX = 12_000
 ELLIPSIS = "…"
 
 
@@ -87,6 +93,22 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def chunks(lines: list[str], limit: int = TEXT_MAX) -> list[str]:
+    """Lines joined into texts of at most ``limit`` characters (a longer line is clipped)."""
+    texts: list[str] = []
+    current = ""
+    for line in lines:
+        line = clip(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            texts.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        texts.append(current)
+    return texts
 
 
 def fit_blocks(blocks: list[Block]) -> list[Block]:

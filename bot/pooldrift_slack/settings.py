@@ -56,6 +56,10 @@ class SlackSettings(PooldriftSettings):
         default=20, ge=1, le=100, validation_alias=AliasChoices("POOLDRIFT_SLACK_MAX_LISTED"),
         description="How many pools or drifted desktops one message lists.",
     )  # fmt: skip
+    scan_all_projects: bool = Field(
+        default=False, validation_alias=AliasChoices("POOLDRIFT_SLACK_SCAN_ALL_PROJECTS"),
+        description="`/pooldrift scan` covers every project the credentials reach, not only its own.",
+    )  # fmt: skip
     retry_ttl: float = Field(
         default=600.0, gt=0, validation_alias=AliasChoices("POOLDRIFT_SLACK_RETRY_TTL"),
         description="How long a delivery is remembered, so Slack's retries of it are dropped.",

@@ -37,11 +37,26 @@ from pooldrift.errors import (
 from .blocks import COMMAND, code
 from .kit import esc
 
-__all__ = ["WORDING", "Words", "describe", "new_ref", "refused", "stopping", "timed_out", "unexpected"]
+__all__ = [
+    "NEXT_STEPS",
+    "WORDING",
+    "Words",
+    "describe",
+    "guarded",
+    "new_ref",
+    "next_step",
+    "refused",
+    "stopping",
+    "timed_out",
+    "unexpected",
+]
 
 log = logging.getLogger("pooldrift.slack")
 
-_USAGE = f"Try `{COMMAND} <pool id or exact name>`, `{COMMAND} pools` or `{COMMAND} help`."
+_USAGE = (
+    f"Try `{COMMAND} <pool id or exact name>`, `{COMMAND} scan [part of a pool name]`, "
+    f"`{COMMAND} pools` or `{COMMAND} help`."
+)
 _LISTS = f"`{COMMAND} pools` lists the pools there are."
 _LATER = "Try again in a minute."
 
@@ -159,6 +174,50 @@ WORDING: dict[type[PooldriftError], _Wording] = {
         f"Huawei Cloud's side. {_LATER}" + _request_id(exc)
     ),
 }
+
+
+# What to do about a pool or project a scan could not read, by the error's outcome label (the
+# scan keeps the label, not the exception); a test keeps it complete against errors.OUTCOMES.
+_RUNNER = "whoever runs pooldrift"
+NEXT_STEPS: dict[str, str] = {
+    "error": _LATER,
+    "configuration": f"{_RUNNER} should fix its configuration.",
+    "project_lookup": f"{_RUNNER} should set `HUAWEICLOUD_SDK_PROJECT_ID`.",
+    "invalid_input": "Check the name or id asked for.",
+    "pool_not_found": f"It may have been deleted meanwhile: scan again. {_LISTS}",
+    "ambiguous_pool": "Ask for it by its id.",
+    "unreachable": f"{_LATER} If it keeps happening, {_RUNNER} should check its network.",
+    "timeout": _LATER,
+    "upstream_error": f"{_LATER} If it persists, {_RUNNER} may want to report it with the request id.",
+    "malformed_response": _LATER,
+    "bad_request": f"{_RUNNER} may want to report it with the request id.",
+    "unauthenticated": f"{_RUNNER} should check its access key pair and its server clock.",
+    "permission_denied": (
+        f"Give pooldrift's IAM user read access to desktop pools there, including `{STATISTICS_ACTION}`."
+    ),
+    "not_found": "It may have been deleted meanwhile, or have no Workspace there: scan again.",
+    "conflict": f"It is busy with another operation. {_LATER}",
+    "throttled": f"Huawei Cloud is throttling requests. {_LATER}",
+    "budget_exhausted": f"pooldrift's request budget (`POOLDRIFT_REQUESTS_PER_MINUTE`) is spent. {_LATER}",
+    "server_error": f"The problem is on Huawei Cloud's side. {_LATER}",
+}
+
+
+def next_step(outcome: str) -> str:
+    """What to do about a failure with this outcome label (a new label gets the generic step)."""
+    step = NEXT_STEPS.get(outcome, NEXT_STEPS["error"])
+    # a sentence starts upper case, but pooldrift is always spelt in lower case
+    return step if step.startswith("pooldrift") else step[0].upper() + step[1:]
+
+
+def guarded(wording: Callable[[], str], what: str) -> str:
+    """``wording()``, or, should it fail, generic words with a reference to the logged failure."""
+    try:
+        return wording()
+    except Exception as failure:  # whatever the data carries, the answer goes out
+        ref = new_ref()
+        log.error("could not word %s (ref %s)", what, ref, exc_info=failure)
+        return f":warning: {what} (details in pooldrift's log under ref {code(ref)})"
 
 
 def describe(exc: PooldriftError) -> Words:

@@ -1,7 +1,8 @@
-"""A local Huawei Cloud Workspace API: the desktop-pool endpoints and the IAM project lookup.
+"""A local Huawei Cloud Workspace API: the desktop-pool endpoints and the IAM project listings.
 
-Real paths and field shapes, an SDK-HMAC-SHA256 check, a seeded demo data set whose drift
-counts are computed from its desktops, and fault injection; see docs/emulator.md.
+Real paths and field shapes, an SDK-HMAC-SHA256 check, a seeded demo data set (or a generated
+fleet of many projects, ``FleetSpec``) whose drift counts are computed from its desktops, the
+gateway's rate limit (``Throttle``) and fault injection; see docs/emulator.md.
 
 Demo data (seed ``DEMO_DATA_SEED``; ``EmulatorData`` holds it): 12 pools and 346 desktops.
 
@@ -30,11 +31,13 @@ from collections.abc import Sequence
 
 from .app import EmulatorApp, create_app
 from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, EmulatorConfig
-from .data import Desktop, EmulatorData, Pool
+from .data import Desktop, EmulatorData, Pool, Project
 from .faults import Faults
+from .generate import FleetSpec
 from .recorder import RequestLog, RequestRecord
 from .server import EmulatorServer
 from .shape import Shape, ShapeSettings
+from .throttle import Throttle
 
 __all__ = [
     "DEMO_ACCESS_KEY",
@@ -46,11 +49,14 @@ __all__ = [
     "EmulatorData",
     "EmulatorServer",
     "Faults",
+    "FleetSpec",
     "Pool",
+    "Project",
     "RequestLog",
     "RequestRecord",
     "Shape",
     "ShapeSettings",
+    "Throttle",
     "create_app",
     "main",
 ]

@@ -6,12 +6,14 @@ ASGI layer in ``app.py`` adds signing, request ids and faults around them.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .. import regions
 from .config import EmulatorConfig
-from .data import KINDS, EmulatorData, drift_of
+from .data import KINDS, EmulatorData, Project, drift_of
 from .shape import Shape
 
 #: The Workspace service's code for a request it refuses (400): its error-code table lists
@@ -63,24 +65,58 @@ def _bool(query: Query, name: str) -> bool | None:
     return raw.lower() == "true"
 
 
-def list_projects(config: EmulatorConfig, query: Query) -> Answer:
-    """IAM ``GET /v3/projects?name=REGION``: the one project, named after the region asked."""
-    name = _one(query, "name")
-    if name is not None and not regions.is_known(name):
-        return 200, {"projects": [], "links": {"self": "/v3/projects"}}
-    project = {
-        "id": config.project_id,
-        "name": name or config.region,
+#: The project IAM lists beside the region projects (Marketplace's), which has no Workspace.
+MOS_PROJECT_NAME = "MOS"
+
+
+def _project_body(config: EmulatorConfig, project: Project, base: str) -> dict[str, Any]:
+    """``ProjectResult`` / ``AuthProjectResult``: a region project's parent is the account."""
+    return {
+        "id": project.id,
+        "name": project.name,
         "domain_id": config.domain_id,
         "enabled": True,
         "is_domain": False,
-        "parent_id": config.domain_id,
-        "description": "pooldrift emulator project",
+        "parent_id": project.parent_id or config.domain_id,
+        "description": project.description,
+        "links": {"self": f"{base}/v3/projects/{project.id}"},
     }
-    return 200, {"projects": [project], "links": {"self": "/v3/projects"}}
 
 
-def list_pools(data: EmulatorData, shape: Shape, query: Query) -> Answer:
+def mos_project(config: EmulatorConfig) -> Project:
+    """The account's ``MOS`` project: listed by IAM, named after no region."""
+    project_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pooldrift-emulator/MOS/{config.domain_id}").hex
+    return Project(project_id, MOS_PROJECT_NAME)
+
+
+def list_projects(config: EmulatorConfig, data: EmulatorData, query: Query, base: str) -> Answer:
+    """IAM ``GET /v3/projects?name=...``: the projects of that name. The demo set's one project
+    answers to any known region's name, as if every region had it."""
+    name = _one(query, "name")
+    links = {"self": f"{base}/v3/projects"}
+    with data.lock:
+        projects = list(data.projects)
+    if data.fleet is None and projects:
+        if name is not None and not regions.is_known(name):
+            return 200, {"projects": [], "links": links}
+        home = replace(projects[0], name=name or projects[0].name)
+        return 200, {"projects": [_project_body(config, home, base)], "links": links}
+    chosen = [p for p in [mos_project(config), *projects] if name is None or p.name == name]
+    return 200, {"projects": [_project_body(config, p, base) for p in chosen], "links": links}
+
+
+def auth_projects(config: EmulatorConfig, data: EmulatorData, base: str) -> Answer:
+    """IAM ``GET /v3/auth/projects``: every project the key pair reaches, the ``MOS`` one first."""
+    with data.lock:
+        projects = [mos_project(config), *data.projects]
+    body = {
+        "projects": [_project_body(config, p, base) for p in projects],
+        "links": {"self": f"{base}/v3/auth/projects"},
+    }
+    return 200, body
+
+
+def list_pools(data: EmulatorData, shape: Shape, project_id: str, query: Query) -> Answer:
     """``GET /v2/{project}/desktop-pools``: ``name`` matches as ``shape.name_filter`` says."""
     try:
         offset = _int(query, "offset", 0, 0, None)
@@ -96,7 +132,7 @@ def list_pools(data: EmulatorData, shape: Shape, query: Query) -> Answer:
     with data.lock:
         pools = [
             p
-            for p in data.pools
+            for p in data.pools_of(project_id)
             if (name is None or shape.name_matches(name, p.name))
             and (pool_type is None or p.type == pool_type.upper())
             and (maintenance is None or p.in_maintenance_mode == maintenance)
@@ -108,25 +144,25 @@ def list_pools(data: EmulatorData, shape: Shape, query: Query) -> Answer:
     )
 
 
-def show_pool(data: EmulatorData, shape: Shape, pool_id: str) -> Answer:
+def show_pool(data: EmulatorData, shape: Shape, project_id: str, pool_id: str) -> Answer:
     """``GET /v2/{project}/desktop-pools/{pool_id}``: the pool itself, flat
     (``ShowDesktopPoolDetailResponse``)."""
     with data.lock:
-        pool = data.pool(pool_id)
+        pool = data.pool(pool_id, project_id)
         if pool is None:
             return _no_pool(pool_id)
         return 200, _pool_body(shape, pool.to_api(data.desktops_of(pool.id)))
 
 
-def statics(data: EmulatorData, shape: Shape, pool_id: str) -> Answer:
+def statics(data: EmulatorData, shape: Shape, project_id: str, pool_id: str) -> Answer:
     """``GET .../inconsistent-statics``: counts computed from the desktops, as many as the version reports."""
     with data.lock:
-        if data.pool(pool_id) is None:
+        if data.pool(pool_id, project_id) is None:
             return _no_pool(pool_id)
         return 200, dict(shape.statics(data.statics(pool_id)))
 
 
-def list_desktops(data: EmulatorData, shape: Shape, pool_id: str, query: Query) -> Answer:
+def list_desktops(data: EmulatorData, shape: Shape, project_id: str, pool_id: str, query: Query) -> Answer:
     """``GET .../desktops``: ``inconsistent_type`` one of the version's values (any casing),
     ``status`` exact (any casing), ``computer_name`` a case-insensitive substring,
     ``desktop_id`` repeated or comma-separated, ``user_name`` exact."""
@@ -148,7 +184,7 @@ def list_desktops(data: EmulatorData, shape: Shape, pool_id: str, query: Query) 
     user = _one(query, "user_name")
     wanted_ids = {i.strip().lower() for k, v in query if k == "desktop_id" for i in v.split(",") if i.strip()}
     with data.lock:
-        pool = data.pool(pool_id)
+        pool = data.pool(pool_id, project_id)
         if pool is None:
             return _no_pool(pool_id)
         chosen = [

@@ -1,6 +1,5 @@
-"""The emulator's ASGI app: a Starlette app whose front door signs, counts, delays and breaks.
-
-Every answer carries ``X-Request-Id``. Faults that cut a connection need the server's transport,
+"""The emulator's ASGI app: a Starlette app whose front door signs, counts, throttles, delays and
+breaks. Every answer carries ``X-Request-Id``. Faults that cut a connection need the server's transport,
 which uvicorn's ``send`` carries; under another server they degrade to an exception.
 """
 
@@ -11,7 +10,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,15 +17,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from . import api, mutate
+from . import api, asgi, mutate
 from .auth import verify
 from .config import EmulatorConfig
 from .data import EmulatorData
 from .faults import DEFAULT_ERROR_CODES, Faults
+from .generate import FleetSpec
 from .recorder import RequestLog
 from .shape import Shape
+from .throttle import THROTTLE_CODE, Throttle, throttle_message
 
 log = logging.getLogger("pooldrift.emulator")
 
@@ -47,15 +47,18 @@ def create_app(
     data: EmulatorData | None = None,
     requests: RequestLog | None = None,
     shape: Shape | None = None,
+    throttle: Throttle | None = None,
 ) -> EmulatorApp:
-    """A ready ASGI app; pass ``faults``/``data``/``requests``/``shape`` to share them with a test."""
+    """A ready ASGI app; pass ``faults``/``data``/``requests``/``shape``/``throttle`` to share them
+    with a test."""
     config = config or EmulatorConfig()
     return EmulatorApp(
         config,
         faults if faults is not None else Faults(seed=config.fault_seed),
-        data if data is not None else EmulatorData.demo(config.data_seed),
+        data if data is not None else EmulatorData.for_config(config),
         requests if requests is not None else RequestLog(),
         shape if shape is not None else Shape(),
+        throttle if throttle is not None else Throttle(config.rate_limit),
     )
 
 
@@ -67,10 +70,17 @@ class EmulatorApp(Starlette):
     """Starlette app with the Workspace, IAM and (optionally) control routes."""
 
     def __init__(
-        self, config: EmulatorConfig, faults: Faults, data: EmulatorData, requests: RequestLog, shape: Shape
+        self,
+        config: EmulatorConfig,
+        faults: Faults,
+        data: EmulatorData,
+        requests: RequestLog,
+        shape: Shape,
+        throttle: Throttle | None = None,
     ):
         routes = [
             Route("/v3/projects", self._projects, methods=["GET"]),
+            Route("/v3/auth/projects", self._auth_projects, methods=["GET"]),
             Route("/v2/{project_id}/desktop-pools", self._pools, methods=["GET"]),
             Route(_POOL, self._pool, methods=["GET"]),
             Route(f"{_POOL}/desktops", self._desktops, methods=["GET"]),
@@ -85,6 +95,8 @@ class EmulatorApp(Starlette):
                 Route(f"{CONTROL_PREFIX}/faults", self._faults, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/shape", self._shape, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/requests", self._requests, methods=["GET", "DELETE"]),
+                Route(f"{CONTROL_PREFIX}/rate-limit", self._rate_limit, methods=["GET", "POST", "DELETE"]),
+                Route(f"{CONTROL_PREFIX}/data", self._data, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
                 Route(f"{CONTROL_PREFIX}/pools", self._add_pool, methods=["POST"]),
                 Route(f"{CONTROL_PREFIX}/pools/{{pool_id}}", self._delete_pool, methods=["DELETE"]),
@@ -96,12 +108,15 @@ class EmulatorApp(Starlette):
         self.data = data
         self.requests = requests
         self.shape = shape
+        self.throttle = throttle if throttle is not None else Throttle(config.rate_limit)
 
     def reset(self) -> None:
-        """No faults, the full current answers, an empty request log and the seeded demo data again."""
+        """No faults, the full current answers, an empty request log, the configured rate limit
+        with an empty window, and the seeded data set it started with again."""
         self.faults.reset()
         self.shape.reset()
         self.requests.clear()
+        self.throttle.reset()
         self.data.reset()
 
     # -- the front door --------------------------------------------------------------------
@@ -112,17 +127,25 @@ class EmulatorApp(Starlette):
             return
         request_id = uuid.uuid4().hex
         started = time.perf_counter()
-        tagged = _with_request_id(send, request_id)
+        tagged = asgi.with_request_id(send, request_id)
         path: str = scope["path"]
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             await super().__call__(scope, receive, tagged)
             return
 
-        body = await _read_body(receive)
-        headers = _headers(scope)
+        body = await asgi.read_body(receive)
+        headers = asgi.headers(scope)
         method: str = scope["method"]
         raw_query = scope.get("query_string", b"").decode("latin-1")
         self.requests.record(method, path, raw_query, headers)
+        refusal = self.throttle.admit()
+        if refusal is not None:
+            # the gateway refuses before anything else runs: no fault, no latency, no signature check
+            refused = asgi.gateway_error(THROTTLE_CODE, throttle_message(refusal.per_minute))
+            extra = {"Retry-After": str(refusal.retry_after)}
+            await _json(429, refused, extra)(scope, asgi.noop_receive, tagged)
+            log.info("%s %s -> 429 [throttled] (request id %s)", method, path, request_id)
+            return
         decision = self.faults.decide(path)
         try:
             if decision.latency > 0:
@@ -130,7 +153,7 @@ class EmulatorApp(Starlette):
             status = await self._answer(scope, send, tagged, decision.kind, decision.status, body, headers)
         except asyncio.CancelledError:
             # the server is stopping mid-answer (a slow fault): hang up quietly, no traceback
-            _abort(send)
+            asgi.abort(send)
             return
         log.info(
             "%s %s -> %s%s in %.1f ms (request id %s)",
@@ -154,16 +177,17 @@ class EmulatorApp(Starlette):
     ) -> int | str:
         error_code, retry_after, slow_body = self.faults.answer_details()
         if kind == "drop":
-            await _close_connection(raw_send)
+            await asgi.close_connection(raw_send)
             return "dropped"
         if kind == "rate_limit":
             extra = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-            await _json(429, _gateway_error("APIGW.0308", THROTTLED_MSG), extra)(scope, _noop_receive, send)
+            answer = _json(429, asgi.gateway_error(THROTTLE_CODE, THROTTLED_MSG), extra)
+            await answer(scope, asgi.noop_receive, send)
             return 429
         if kind == "error":
             code = error_code or DEFAULT_ERROR_CODES.get(status, "APIGW.0103")
             message = f"Injected fault: the backend answered {status}"
-            await _json(status, _gateway_error(code, message))(scope, _noop_receive, send)
+            await _json(status, asgi.gateway_error(code, message))(scope, asgi.noop_receive, send)
             return status
 
         failure = verify(
@@ -175,10 +199,10 @@ class EmulatorApp(Starlette):
             body=body,
         )
         if failure is not None:
-            response: Response = _json(401, _gateway_error(failure.error_code, failure.error_msg))
-            start, content = await _render(response, scope)
+            response: Response = _json(401, asgi.gateway_error(failure.error_code, failure.error_msg))
+            start, content = await asgi.render(response, scope)
         else:
-            start, content = await _capture(super().__call__, scope, _replay(body))
+            start, content = await asgi.capture(super().__call__, scope, asgi.replay(body))
 
         if kind == "malformed":
             start = {
@@ -195,7 +219,7 @@ class EmulatorApp(Starlette):
             await send(
                 {"type": "http.response.body", "body": content[: len(content) // 2], "more_body": True}
             )
-            await _close_connection(raw_send)
+            await asgi.close_connection(raw_send)
             return "truncated"
         if kind == "slow" and slow_body > 0 and content:
             pieces = min(10, len(content))
@@ -207,51 +231,62 @@ class EmulatorApp(Starlette):
                 )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return int(start["status"])
-        await send(_body(content))
+        await send(asgi.body(content))
         return int(start["status"])
 
     # -- routes ----------------------------------------------------------------------------
 
     def _project_ok(self, request: Request) -> bool:
-        return bool(request.path_params["project_id"] == self.config.project_id)
+        return self.data.project(request.path_params["project_id"]) is not None
 
     @staticmethod
     def _query(request: Request) -> list[tuple[str, str]]:
         return list(request.query_params.multi_items())
 
+    @staticmethod
+    def _base(request: Request) -> str:
+        return str(request.base_url).rstrip("/")
+
     async def _projects(self, request: Request) -> Response:
-        return _json(*api.list_projects(self.config, self._query(request)))
+        return _json(*api.list_projects(self.config, self.data, self._query(request), self._base(request)))
+
+    async def _auth_projects(self, request: Request) -> Response:
+        return _json(*api.auth_projects(self.config, self.data, self._base(request)))
 
     async def _pools(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
-        return _json(*api.list_pools(self.data, self.shape, self._query(request)))
+        project = request.path_params["project_id"]
+        return _json(*api.list_pools(self.data, self.shape, project, self._query(request)))
 
     async def _pool(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
-        return _json(*api.show_pool(self.data, self.shape, request.path_params["pool_id"]))
+        params = request.path_params
+        return _json(*api.show_pool(self.data, self.shape, params["project_id"], params["pool_id"]))
 
     async def _desktops(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
+        params = request.path_params
         return _json(
-            *api.list_desktops(self.data, self.shape, request.path_params["pool_id"], self._query(request))
+            *api.list_desktops(
+                self.data, self.shape, params["project_id"], params["pool_id"], self._query(request)
+            )
         )
 
     async def _statics(self, request: Request) -> Response:
         if not self._project_ok(request):
             return _json(*api.no_project(request.path_params["project_id"]))
-        return _json(*api.statics(self.data, self.shape, request.path_params["pool_id"]))
+        params = request.path_params
+        return _json(*api.statics(self.data, self.shape, params["project_id"], params["pool_id"]))
 
     async def _faults(self, request: Request) -> Response:
         if request.method == "DELETE":
             self.faults.reset()
         elif request.method == "POST":
             try:
-                values = json.loads(await request.body() or b"{}")
-                if not isinstance(values, dict):
-                    raise ValueError("the body must be a JSON object of fault settings")
+                values = await asgi.json_object(request, "fault settings")
                 count = values.pop("fail_next_count", None)
                 kind = values.pop("fail_next_kind", "error")
                 self.faults.update(**values)
@@ -266,9 +301,7 @@ class EmulatorApp(Starlette):
             self.shape.reset()
         elif request.method == "POST":
             try:
-                values = json.loads(await request.body() or b"{}")
-                if not isinstance(values, dict):
-                    raise ValueError("the body must be a JSON object of shape settings")
+                values = await asgi.json_object(request, "shape settings")
                 self.shape.update(**values)
             except (ValueError, TypeError) as exc:
                 return _json(400, {"error_code": api.BAD_REQUEST, "error_msg": str(exc)})
@@ -278,6 +311,32 @@ class EmulatorApp(Starlette):
         if request.method == "DELETE":
             self.requests.clear()
         return _json(200, self.requests.to_dict())
+
+    async def _rate_limit(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.throttle.clear()
+        elif request.method == "POST":
+            try:
+                values = await asgi.json_object(request, "rate-limit settings")
+                unknown = sorted(set(values) - {"requests_per_minute"})
+                if unknown:
+                    raise ValueError(f"unknown rate-limit settings: {', '.join(unknown)}")
+                if "requests_per_minute" in values:
+                    self.throttle.update(values["requests_per_minute"])
+            except (ValueError, TypeError) as exc:
+                return _json(400, {"error_code": api.BAD_REQUEST, "error_msg": str(exc)})
+        return _json(200, self.throttle.to_dict())
+
+    async def _data(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.data.reset()
+        elif request.method == "POST":
+            try:
+                spec = FleetSpec.from_dict(await asgi.json_object(request, "fleet settings"))
+            except (ValueError, TypeError) as exc:
+                return _json(400, {"error_code": api.BAD_REQUEST, "error_msg": str(exc)})
+            self.data.generate(spec)
+        return _json(200, self.data.summary())
 
     async def _reset(self, _request: Request) -> Response:
         self.reset()
@@ -298,117 +357,12 @@ class EmulatorApp(Starlette):
     async def _http_error(self, _request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         if status == 404:
-            body = _gateway_error(
+            body = asgi.gateway_error(
                 api.API_NOT_FOUND, "The API does not exist or has not been published in the environment"
             )
         else:
-            body = _gateway_error(f"APIGW.{status:04d}", str(getattr(exc, "detail", "error")))
+            body = asgi.gateway_error(f"APIGW.{status:04d}", str(getattr(exc, "detail", "error")))
         return _json(status, body)
-
-
-# -- ASGI plumbing -------------------------------------------------------------------------
-
-
-def _body(chunk: bytes, *, more: bool = False) -> Message:
-    return {"type": "http.response.body", "body": chunk, "more_body": more}
-
-
-def _gateway_error(code: str, message: str) -> dict[str, str]:
-    return {"error_code": code, "error_msg": message}
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    """Lowercase name → value (first one wins); UTF-8 as the vendor SDK sends it."""
-    out: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        if name in out:
-            continue
-        try:
-            out[name] = raw_value.decode("utf-8")
-        except UnicodeDecodeError:
-            out[name] = raw_value.decode("latin-1")
-    return out
-
-
-def _with_request_id(send: Send, request_id: str) -> Send:
-    async def tagged(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-            headers.append((b"x-request-id", request_id.encode()))
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return tagged
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
-
-
-async def _noop_receive() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def _capture(
-    app: Callable[[Scope, Receive, Send], Awaitable[None]], scope: Scope, receive: Receive
-) -> tuple[Message, bytes]:
-    """Run an ASGI app and keep its answer, to send it as is or broken."""
-    start: Message = {}
-    chunks: list[bytes] = []
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return start, b"".join(chunks)
-
-
-async def _render(response: Response, scope: Scope) -> tuple[Message, bytes]:
-    return await _capture(response, scope, _noop_receive)
-
-
-def _abort(send: Send) -> bool:
-    """Close the client's connection now; False when the server gives no way to (not uvicorn)."""
-    cycle: Any = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if cycle is None or transport is None:
-        return False
-    transport.close()
-    # tell uvicorn the client is gone, so it neither logs an unfinished answer nor sends a 500
-    if hasattr(cycle, "disconnected"):
-        cycle.disconnected = True
-    return True
-
-
-async def _close_connection(send: Send) -> None:
-    """Close the client's connection at once, without (the rest of) an answer."""
-    if not _abort(send):
-        raise ConnectionAbortedError("emulator fault: connection dropped")
 
 
 async def _body_json(request: Request) -> Any:

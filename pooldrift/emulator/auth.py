@@ -6,6 +6,7 @@ Never logs or echoes a key, a signature or a token: a failure says which check f
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,6 +36,19 @@ class AuthFailure:
 
 def _fail(reason: str, code: str = BAD_AUTH) -> AuthFailure:
     return AuthFailure(code, _PREFIX + reason)
+
+
+_SDK_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+
+
+def _sdk_date(value: str) -> datetime:
+    """``X-Sdk-Date`` as a UTC time; ValueError if it is not one."""
+    # the common form by hand: strptime costs a sixth of a request at a benchmark's request rate
+    found = _SDK_DATE.fullmatch(value)
+    if found is None:
+        return datetime.strptime(value, DATE_FORMAT).replace(tzinfo=UTC)
+    year, month, day, hour, minute, second = (int(part) for part in found.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def parse_authorization(value: str) -> dict[str, str] | None:
@@ -82,7 +96,7 @@ def verify(
     if "x-sdk-date" not in signed or "x-sdk-date" not in headers:
         return _fail("X-Sdk-Date is missing or not signed")
     try:
-        sent_at = datetime.strptime(headers["x-sdk-date"], DATE_FORMAT).replace(tzinfo=UTC)
+        sent_at = _sdk_date(headers["x-sdk-date"])
     except ValueError:
         return _fail(f"X-Sdk-Date is not of the form {DATE_FORMAT}")
     skew = abs((config.clock() - sent_at).total_seconds())

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, EmulatorConfig
+from .generate import FleetSpec
 from .shape import COUNTS, FILTER_VALUES, NAME_FILTERS
 
 DEFAULT_PORT = 8000
@@ -34,6 +35,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-control", action="store_true", help="do not mount the /_emulator control API")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    data = parser.add_argument_group(
+        "data (default: the demo set, 12 pools in one project; any of these generates a fleet instead)"
+    )
+    data.add_argument(
+        "--pools", type=int, default=None, metavar="N", help="pools in each project (default 12)"
+    )
+    data.add_argument(
+        "--desktops-per-pool", type=int, default=None, metavar="M", help="desktops in each pool (default 5)"
+    )
+    data.add_argument(
+        "--projects",
+        type=int,
+        default=None,
+        metavar="P",
+        help="projects, one per region (the home region first), then subprojects REGION_NAME (default 1)",
+    )
+    data.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        metavar="RPM",
+        help="answer 429 APIGW.0308 with Retry-After above RPM requests a minute (default 0: no limit)",
+    )
     shape = parser.add_argument_group("answers (all within what the vendor's definitions allow)")
     shape.add_argument(
         "--api-version",
@@ -73,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--drop-rate", type=float, default=0.0, help="share whose connection is closed unanswered")
     add("--slow-body", type=float, default=0.0, help="seconds to trickle each body out")
     add("--paths", default=None, help="only requests whose path matches this regex get faults")
-    add("--seed", type=int, default=0, help="seed of the random faults (default 0)")
+    add("--seed", type=int, default=0, help="seed of the random faults and of a generated fleet (default 0)")
     return parser
 
 
@@ -90,9 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .server import EmulatorServer
 
-    config = EmulatorConfig.from_env(control=not args.no_control, fault_seed=args.seed)
-    server = EmulatorServer(config, host=args.host, port=args.port)
     try:
+        sizes = {"pools": args.pools, "desktops_per_pool": args.desktops_per_pool, "projects": args.projects}
+        asked = {name: value for name, value in sizes.items() if value is not None}
+        fleet = FleetSpec(**asked, seed=args.seed) if asked else None
+        config = EmulatorConfig.from_env(
+            control=not args.no_control, fault_seed=args.seed, fleet=fleet, rate_limit=args.rate_limit
+        )
+        server = EmulatorServer(config, host=args.host, port=args.port)
         server.faults.update(
             latency=args.latency,
             error_rate=args.error_rate,
@@ -127,11 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, RuntimeError) as exc:
             log.error("cannot start the emulator on %s:%s: %s", args.host, args.port, exc)
             return 1
+        summary = server.data.summary()
         log.info(
-            "serving project %s; access key %s%s",
+            "serving %d pools in %d project(s) (home project %s); access key %s%s%s",
+            summary["pools"],
+            len(summary["projects"]),
             config.project_id,
             config.access_key,
             " (the demo key pair)" if config.access_key == DEMO_ACCESS_KEY else "",
+            f"; at most {config.rate_limit} requests a minute" if config.rate_limit else "",
         )
         sys.stdout.write(f"pooldrift emulator listening on {server.base_url}\n")
         sys.stdout.flush()

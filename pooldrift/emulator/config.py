@@ -1,4 +1,4 @@
-"""What one emulator instance serves: its key pair, its project and its switches.
+"""What one emulator instance serves: its key pair, its projects, its data set and its switches.
 
 The environment is read only by ``EmulatorConfig.from_env()`` (the CLI calls it), never at import.
 """
@@ -9,6 +9,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+
+from .generate import FleetSpec
 
 #: The documented demo key pair: obviously not a real credential, accepted by the emulator only.
 DEMO_ACCESS_KEY = "PDEMOAK0000000000000"
@@ -29,13 +31,15 @@ def _utc_now() -> datetime:
 
 @dataclass
 class EmulatorConfig:
-    """Credentials it accepts, the project it serves, and whether the control API is mounted."""
+    """Credentials it accepts, the projects and data it serves, its rate limit, and whether the
+    control API is mounted."""
 
     access_key: str = DEMO_ACCESS_KEY
     secret_key: str = field(default=DEMO_SECRET_KEY, repr=False)
+    #: The home project: the demo set's only one, a generated fleet's first.
     project_id: str = DEMO_PROJECT_ID
     domain_id: str = DEMO_DOMAIN_ID
-    #: The region whose name the IAM lookup answers when the query names none.
+    #: The home project's region (the demo set's one project answers the IAM lookup of any region).
     region: str = DEMO_REGION
     #: When set, ``X-Auth-Token`` equal to this is accepted instead of a signature.
     auth_token: str | None = field(default=None, repr=False)
@@ -44,6 +48,10 @@ class EmulatorConfig:
     #: Mount ``/_emulator/faults`` and ``/_emulator/requests`` (no signature needed there).
     control: bool = True
     data_seed: int = DEMO_DATA_SEED
+    #: A generated fleet instead of the demo set (its first project is ``project_id``).
+    fleet: FleetSpec | None = None
+    #: Requests a minute above which it answers the gateway's 429 APIGW.0308 (0: no limit).
+    rate_limit: int = 0
     #: Seed of the random faults (``None``: a fresh one each start).
     fault_seed: int | None = 0
     max_clock_skew: float = MAX_CLOCK_SKEW_SECONDS

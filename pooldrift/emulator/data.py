@@ -1,6 +1,7 @@
-"""The emulator's demo data set: pools and their desktops, with drift computed, never stored.
+"""The emulator's data set: its projects, their pools and desktops, drift computed, never stored.
 
-A desktop's ``inconsistent_types`` and a pool's statics both come from comparing the desktop with
+The demo set (12 pools in one project) or a generated fleet (``FleetSpec``, see ``generate.py``);
+a desktop's ``inconsistent_types`` and a pool's statics both come from comparing the desktop with
 its pool (``drift_of``), so the list, its filter and the counts always agree — also after a test
 mutates a desktop or a pool.
 """
@@ -16,152 +17,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import catalog, changes
+from .config import DEMO_DATA_SEED, DEMO_PROJECT_ID, DEMO_REGION, EmulatorConfig
+from .generate import FleetSpec, build_fleet
+from .records import (
+    KINDS,
+    OWN_KINDS,
+    STATUSES,
+    USERS,
+    Desktop,
+    Pool,
+    Project,
+    apply_drift,
+    drift_of,
+)
 
-#: The four kinds, in the wire form of the desktop list's filter.
-KINDS: tuple[str, ...] = ("PRODUCT_ID", "IMAGE_ID", "DISK_NUM", "DISK_SIZE")
-#: What a desktop says of itself: the vendor documents only these two in its ``inconsistent_types``
-#: (disk drift shows only through the filter).
-OWN_KINDS: dict[str, str] = {"PRODUCT_ID": "PRODUCT", "IMAGE_ID": "IMAGE"}
-#: ``charging_mode`` as the vendor documents it for a pool: 0 yearly/monthly (period), 1 on demand.
-PERIOD, ON_DEMAND = "0", "1"
-
-
-@dataclass
-class Pool:
-    """A desktop pool's configuration (what its desktops should look like)."""
-
-    id: str
-    name: str
-    type: str
-    product_id: str
-    image_id: str
-    root_size: int
-    data_sizes: list[int]
-    disk_type: str = "SAS"
-    status: str = "STEADY"
-    availability_zone: str = "cn-north-4a"
-    in_maintenance_mode: bool = False
-    enterprise_project_id: str = "0"
-    description: str = ""
-    created_time: str = "2024-01-01T00:00:00.000Z"
-    charging_mode: str = ON_DEMAND
-
-    def to_api(self, desktops: list[Desktop]) -> dict[str, Any]:
-        """The pool as ``SimpleDesktopPoolInfo`` (list pools and the body of one pool)."""
-        body: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "type": self.type,
-            "description": self.description,
-            "created_time": self.created_time,
-            "charging_mode": self.charging_mode,
-            "desktop_count": len(desktops),
-            "desktop_used": sum(1 for d in desktops if d.user_name),
-            "availability_zone": self.availability_zone,
-            "subnet_ids": ["7c1f2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"],
-            "product": catalog.product(self.product_id).to_api(
-                self.disk_type, self.root_size, self.charging_mode
-            ),
-            **catalog.image(self.image_id).to_api(),
-            "image_id": self.image_id,
-            "root_volume": {"type": self.disk_type, "size": self.root_size},
-            "data_volumes": [{"type": self.disk_type, "size": s} for s in self.data_sizes],
-            "security_groups": [{"id": "3b7d9f1e-2a4c-4e6f-8b0d-1f3a5c7e9b2d", "name": "workspace-default"}],
-            "disconnected_retention_period": 10,
-            "enable_autoscale": False,
-            "status": self.status,
-            "enterprise_project_id": self.enterprise_project_id,
-            "in_maintenance_mode": self.in_maintenance_mode,
-            "tags": [{"key": "team", "value": self.name.split("-")[0].lower()}],
-            "vpc_id": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
-        }
-        return body
-
-
-@dataclass
-class Desktop:
-    """One desktop of a pool, as it really is (which may differ from its pool)."""
-
-    desktop_id: str
-    computer_name: str
-    product_id: str
-    image_id: str
-    root_size: int
-    data_sizes: list[int]
-    status: str = "ACTIVE"
-    user_name: str | None = None
-    charge_mode: str = "on_demand"  # or "period"
-    disk_type: str = "SAS"
-    created: str = "2024-01-01T00:00:00Z"
-    ip: str = "192.168.0.10"
-
-    def to_api(self, pool: Pool) -> dict[str, Any]:
-        """The desktop as ``PoolDesktopsDetailInfo``, ``inconsistent_types`` computed (package and
-        image only, as the vendor documents the field)."""
-        prod = catalog.product(self.product_id)
-        volumes = [
-            {
-                "type": self.disk_type,
-                "size": size,
-                "device": f"/dev/vd{chr(ord('a') + i)}",
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.desktop_id}/{i}")),
-                "display_name": f"{self.computer_name}-{'sys' if i == 0 else f'data{i}'}",
-                "create_time": self.created,
-            }
-            for i, size in enumerate([self.root_size, *self.data_sizes])
-        ]
-        image = catalog.image(self.image_id)
-        return {
-            "desktop_id": self.desktop_id,
-            "computer_name": self.computer_name,
-            "os_host_name": self.computer_name,
-            "ip_addresses": [self.ip],
-            "ipv4": self.ip,
-            "user_list": [self.user_name] if self.user_name else [],
-            "desktop_type": "POOLED",
-            "metadata": {
-                "metering.image_id": self.image_id,
-                "metering.imagetype": "gold",
-                "metering.resourcespeccode": self.product_id,
-                "metering.resourcetype": "hws.resource.type.workspace.desktop",
-                "os_type": image.os_type or "Windows",
-                "os_bit": "64",
-                "charging_mode": PERIOD if self.charge_mode == "period" else ON_DEMAND,
-            },
-            "flavor": {"id": prod.flavor_id, "links": []},
-            "status": self.status,
-            "task_status": "",
-            "in_maintenance_mode": pool.in_maintenance_mode,
-            "created": self.created,
-            "security_groups": [{"id": "3b7d9f1e-2a4c-4e6f-8b0d-1f3a5c7e9b2d", "name": "workspace-default"}],
-            "login_status": "REGISTERED" if self.user_name else "UNREGISTER",
-            "user_name": self.user_name or "",
-            "product_id": self.product_id,
-            "root_volume": volumes[0],
-            "data_volumes": volumes[1:],
-            "availability_zone": pool.availability_zone,
-            "product": prod.to_api(
-                self.disk_type, self.root_size, PERIOD if self.charge_mode == "period" else ON_DEMAND
-            ),
-            "os_version": image.os_version,
-            "enterprise_project_id": pool.enterprise_project_id,
-            "subnet_id": "7c1f2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b",
-            "inconsistent_types": [OWN_KINDS[k] for k in drift_of(self, pool) if k in OWN_KINDS],
-        }
-
-
-def drift_of(desktop: Desktop, pool: Pool) -> list[str]:
-    """How the desktop differs from its pool, in the order of ``KINDS``."""
-    kinds = []
-    if desktop.product_id != pool.product_id:
-        kinds.append("PRODUCT_ID")
-    if desktop.image_id != pool.image_id:
-        kinds.append("IMAGE_ID")
-    if len(desktop.data_sizes) != len(pool.data_sizes):
-        kinds.append("DISK_NUM")
-    if desktop.root_size + sum(desktop.data_sizes) != pool.root_size + sum(pool.data_sizes):
-        kinds.append("DISK_SIZE")
-    return kinds
+__all__ = ["KINDS", "OWN_KINDS", "Desktop", "EmulatorData", "Pool", "Project", "drift_of"]
 
 
 @dataclass(frozen=True)
@@ -217,65 +87,127 @@ _RECIPES: tuple[_Recipe, ...] = (
             description="QA; two data disks per desktop"),
 )  # fmt: skip
 
-_USERS = ("li.wei", "wang.fang", "zhang.min", "liu.yang", "chen.jing", "yang.lei", "zhao.qiang",
-          "huang.li", "zhou.jie", "wu.tao", "xu.na", "sun.hao", "ma.lin", "zhu.yan", "hu.bo")  # fmt: skip
-_STATUSES = ("ACTIVE",) * 8 + ("SHUTOFF",) * 2 + ("ERROR",)
-
-
-def _apply(desktop: Desktop, pool: Pool, kinds: frozenset[str]) -> None:
-    """Make a consistent desktop differ from its pool in exactly ``kinds``."""
-    if "PRODUCT_ID" in kinds:
-        desktop.product_id = catalog.PRODUCT_DRIFT[pool.product_id]
-    if "IMAGE_ID" in kinds:
-        desktop.image_id = catalog.IMAGE_DRIFT[pool.image_id]
-    num, size = "DISK_NUM" in kinds, "DISK_SIZE" in kinds
-    if num and size:
-        desktop.data_sizes = [*desktop.data_sizes, 50]
-    elif num:
-        # one more data disk, same total: split a data disk, or carve one out of the system disk
-        if desktop.data_sizes:
-            first = desktop.data_sizes[0]
-            desktop.data_sizes = [first // 2, first - first // 2, *desktop.data_sizes[1:]]
-        else:
-            desktop.root_size -= 20
-            desktop.data_sizes = [20]
-    elif size:
-        if desktop.data_sizes:
-            desktop.data_sizes = [desktop.data_sizes[0] + 50, *desktop.data_sizes[1:]]
-        else:
-            desktop.root_size += 20
-
 
 @dataclass
 class EmulatorData:
-    """Pools and desktops; mutate freely in tests, ``reset()`` restores the seeded demo set."""
+    """Projects, pools and desktops; mutate freely in tests, ``reset()`` restores the seeded set.
 
+    ``fleet`` is ``None`` for the demo set, else the ``FleetSpec`` it was generated from; the first
+    project is always the home one (the configured project id, named after the configured region).
+    """
+
+    #: Seed of the demo set (a generated fleet carries its own, ``FleetSpec.seed``).
     seed: int
     pools: list[Pool] = field(default_factory=list)
     desktops: dict[str, list[Desktop]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    projects: list[Project] = field(default_factory=list)
+    fleet: FleetSpec | None = None
+    home_project_id: str = DEMO_PROJECT_ID
+    home_region: str = DEMO_REGION
+    #: What ``reset()`` rebuilds (the set it was made with, whatever ``generate`` did since).
+    configured: FleetSpec | None = field(default=None, repr=False)
+    #: Pool id → its place in ``pools``: a hint, checked on every use (tests edit ``pools`` freely).
+    _where: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def demo(cls, seed: int) -> EmulatorData:
-        data = cls(seed=seed)
+    def demo(cls, seed: int, *, project_id: str = DEMO_PROJECT_ID, region: str = DEMO_REGION) -> EmulatorData:
+        data = cls(seed=seed, home_project_id=project_id, home_region=region)
         data.reset()
         return data
 
+    @classmethod
+    def generated(
+        cls,
+        spec: FleetSpec,
+        *,
+        project_id: str = DEMO_PROJECT_ID,
+        region: str = DEMO_REGION,
+        demo_seed: int = DEMO_DATA_SEED,
+    ) -> EmulatorData:
+        """A generated fleet: ``spec.pools`` pools in each of ``spec.projects`` projects."""
+        data = cls(seed=demo_seed, home_project_id=project_id, home_region=region, configured=spec)
+        data.reset()
+        return data
+
+    @classmethod
+    def for_config(cls, config: EmulatorConfig) -> EmulatorData:
+        """The data set the configuration asks for: its fleet, else the demo set."""
+        if config.fleet is not None:
+            return cls.generated(
+                config.fleet, project_id=config.project_id, region=config.region, demo_seed=config.data_seed
+            )
+        return cls.demo(config.data_seed, project_id=config.project_id, region=config.region)
+
     def reset(self) -> None:
-        """Rebuild the seeded demo set in place (the same seed gives the same data)."""
-        pools, desktops = _build(self.seed)
+        """Rebuild the data set it was made with, in place (the same seed gives the same data)."""
+        self.generate(self.configured)
+
+    def generate(self, spec: FleetSpec | None) -> None:
+        """Replace the data in place with a generated fleet (``None``: the demo set)."""
+        home = Project(self.home_project_id, self.home_region, description="pooldrift emulator project")
+        if spec is None:
+            projects = [home]
+            pools, desktops = _build_demo(self.seed, home.id)
+        else:
+            projects, pools, desktops = build_fleet(spec, home)
         with self.lock:
+            self.fleet = spec
+            self.projects[:] = projects
             self.pools[:] = pools
             self.desktops.clear()
             self.desktops.update(desktops)
 
-    def pool(self, pool_id: str) -> Pool | None:
+    def summary(self) -> dict[str, Any]:
+        """What the control API shows: the fleet it was generated from, and what each project holds."""
+        with self.lock:
+            counts: dict[str, int] = dict.fromkeys((p.id for p in self.projects), 0)
+            for pool in self.pools:
+                key = self.project_of(pool)
+                counts[key] = counts.get(key, 0) + 1
+            return {
+                "fleet": self.fleet.to_dict() if self.fleet is not None else None,
+                "projects": [{"id": p.id, "name": p.name, "pools": counts[p.id]} for p in self.projects],
+                "pools": len(self.pools),
+                "desktops": sum(len(d) for d in self.desktops.values()),
+            }
+
+    # -- projects ----------------------------------------------------------------------------
+
+    def project(self, project_id: str) -> Project | None:
+        with self.lock:
+            return next((p for p in self.projects if p.id == project_id), None)
+
+    def project_of(self, pool: Pool) -> str:
+        return pool.project_id or self.home_project_id
+
+    def pools_of(self, project_id: str) -> list[Pool]:
+        """The project's pools, in order (a new list)."""
+        with self.lock:
+            return [p for p in self.pools if (p.project_id or self.home_project_id) == project_id]
+
+    # -- pools and desktops ------------------------------------------------------------------
+
+    def pool(self, pool_id: str, project_id: str | None = None) -> Pool | None:
+        """The pool with this id (in this project, when given)."""
         key = pool_id.lower()
         with self.lock:
-            return next((p for p in self.pools if p.id == key), None)
+            at = self._where.get(key)
+            if at is not None and at < len(self.pools) and self.pools[at].id == key:
+                found: Pool | None = self.pools[at]
+            else:
+                # a fleet has thousands of pools: rebuild the hint rather than scan on every request
+                self._where = {}
+                for index, pool in enumerate(self.pools):
+                    self._where.setdefault(pool.id, index)
+                at = self._where.get(key)
+                found = self.pools[at] if at is not None else None
+        if found is not None and project_id is not None and self.project_of(found) != project_id:
+            return None
+        return found
 
     def pool_named(self, name: str) -> Pool:
-        """The pool with exactly this name (case-sensitive); ``KeyError`` if none."""
+        """The pool with exactly this name (case-sensitive; the first in any project), else ``KeyError``."""
         with self.lock:
             for p in self.pools:
                 if p.name == name:
@@ -296,10 +228,20 @@ class EmulatorData:
 
     def statics(self, pool_id: str) -> dict[str, int]:
         """The inconsistent-statics answer: per kind, how many desktops differ."""
-        return {kind.lower(): len(self.drifted(pool_id, kind)) for kind in KINDS}
+        counts = dict.fromkeys(KINDS, 0)
+        with self.lock:
+            pool = self.pool(pool_id)
+            if pool is not None:
+                for desktop in self.desktops_of(pool.id):
+                    for kind in drift_of(desktop, pool):
+                        counts[kind] += 1
+        return {kind.lower(): count for kind, count in counts.items()}
 
     def add_pool(self, pool: Pool, desktops: Iterable[Desktop] = ()) -> None:
+        """Add a pool (to the home project unless it names its own) with its desktops."""
         with self.lock:
+            if not pool.project_id:
+                pool.project_id = self.home_project_id
             self.pools.append(pool)
             self.desktops[pool.id] = list(desktops)
 
@@ -362,7 +304,7 @@ class EmulatorData:
             return True
 
 
-def _build(seed: int) -> tuple[list[Pool], dict[str, list[Desktop]]]:
+def _build_demo(seed: int, project_id: str) -> tuple[list[Pool], dict[str, list[Desktop]]]:
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     start = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
     pools: list[Pool] = []
@@ -381,6 +323,7 @@ def _build(seed: int) -> tuple[list[Pool], dict[str, list[Desktop]]]:
             in_maintenance_mode=recipe.in_maintenance_mode,
             description=recipe.description,
             created_time=created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            project_id=project_id,
         )
         prefix = "".join(part[:3] for part in recipe.name.split("-")[:2]).upper()
         members = []
@@ -394,8 +337,8 @@ def _build(seed: int) -> tuple[list[Pool], dict[str, list[Desktop]]]:
                     image_id=pool.image_id,
                     root_size=pool.root_size,
                     data_sizes=list(pool.data_sizes),
-                    status=rng.choice(_STATUSES),
-                    user_name=rng.choice(_USERS) if rng.random() < 0.7 else None,
+                    status=rng.choice(STATUSES),
+                    user_name=rng.choice(USERS) if rng.random() < 0.7 else None,
                     charge_mode="period" if rng.random() < 0.25 else "on_demand",
                     created=made.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     ip=f"10.{number}.{index // 250}.{index % 250 + 2}",
@@ -404,7 +347,7 @@ def _build(seed: int) -> tuple[list[Pool], dict[str, list[Desktop]]]:
         chosen = rng.sample(range(recipe.size), sum(count for count, _ in recipe.drift))
         for count, kinds in recipe.drift:
             for index in chosen[:count]:
-                _apply(members[index], pool, kinds)
+                apply_drift(members[index], pool, kinds)
             chosen = chosen[count:]
         pools.append(pool)
         desktops[pool.id] = members

@@ -14,7 +14,7 @@ from .data import EmulatorData
 __all__ = ["add_pool", "delete_pool", "drift_pool"]
 
 _MAX_DESKTOPS = 100_000
-_CONFIG = ("type", "product_id", "image_id", "root_size", "data_sizes")
+_CONFIG = ("type", "product_id", "image_id", "root_size", "data_sizes", "project_id")
 
 
 def drift_pool(data: EmulatorData, pool_id: str, body: Any) -> Answer:
@@ -32,7 +32,7 @@ def drift_pool(data: EmulatorData, pool_id: str, body: Any) -> Answer:
 
 def add_pool(data: EmulatorData, body: Any) -> Answer:
     """``{"name": "lab-b", "desktops": 10}`` (optional ``id``, ``type``, ``product_id``, ``image_id``,
-    ``root_size``, ``data_sizes``): a new pool whose desktops are all in line with it."""
+    ``root_size``, ``data_sizes``, ``project_id``): a new pool whose desktops are all in line with it."""
     if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:
         return error(400, BAD_REQUEST, 'the body must name the pool: {"name": "lab-b", "desktops": 10}')
     desktops = body.get("desktops", 10)

@@ -6,6 +6,7 @@ Credentials are left out of every record: ``Authorization``, ``X-Auth-Token`` an
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,15 +17,23 @@ _SECRET_HEADERS = frozenset({"authorization", "x-auth-token", "x-security-token"
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as received: method, path, raw query and headers (lowercase, no secrets)."""
+    """One request as received: method, path, raw query, headers (lowercase, no secrets) and
+    when (Unix time), so a benchmark can count what arrived in any minute."""
 
     method: str
     path: str
     query: str
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "query": self.query, "headers": self.headers}
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "at": self.at,
+        }
 
 
 class RequestLog:
@@ -37,7 +46,7 @@ class RequestLog:
     def record(self, method: str, path: str, query: str, headers: dict[str, str]) -> None:
         kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
         with self._lock:
-            self._items.append(RequestRecord(method, path, query, kept))
+            self._items.append(RequestRecord(method, path, query, kept, time.time()))
 
     def clear(self) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from .data import EmulatorData
 from .faults import Faults
 from .recorder import RequestLog
 from .shape import Shape
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     import uvicorn
@@ -30,12 +31,20 @@ class EmulatorServer:
         self.host = host
         self.port = port
         self.faults = Faults(seed=self.config.fault_seed)
-        self.data = EmulatorData.demo(self.config.data_seed)
+        #: the demo set, or the fleet ``config.fleet`` asks for; ``reset()`` rebuilds it
+        self.data = EmulatorData.for_config(self.config)
         self.requests = RequestLog()
         #: how it answers (API version, name filter, nulls); ``reset()`` restores the defaults
         self.shape = Shape()
+        #: the gateway's requests-a-minute limit; ``throttle.throttled`` counts the 429s it sent
+        self.throttle = Throttle(self.config.rate_limit)
         self.app: EmulatorApp = create_app(
-            self.config, faults=self.faults, data=self.data, requests=self.requests, shape=self.shape
+            self.config,
+            faults=self.faults,
+            data=self.data,
+            requests=self.requests,
+            shape=self.shape,
+            throttle=self.throttle,
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -62,7 +71,8 @@ class EmulatorServer:
         return self.config.project_id
 
     def reset(self) -> None:
-        """No faults, the default answer shape, an empty request log and the seeded demo data again."""
+        """No faults, the default answer shape, an empty request log, the configured rate limit with
+        an empty window, and the seeded data set it started with again."""
         self.app.reset()
 
     def start(self, timeout: float = 10.0) -> Self:

@@ -6,8 +6,10 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from pooldrift.emulator import EmulatorServer
-from pooldrift.emulator.data import KINDS
+from pooldrift.emulator.data import KINDS, drift_of
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import SlackSender, action_body, command_body
 from tests.bot.test_http_command import check_report
@@ -40,23 +42,46 @@ async def test_refresh_replaces_the_message_with_fresh_numbers(
     assert "refreshed by" in json.dumps(post.body["blocks"])
 
 
-async def test_show_drifted_lists_each_drifted_desktop_and_how_it_differs(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+def expected_lines(emulator: EmulatorServer, name: str) -> list[str]:
+    """Each drifted desktop of pool ``name`` as the answer should show it, from the emulator's data."""
+    pool = emulator.data.pool_named(name)
+    pool_disks = pool.root_size + sum(pool.data_sizes)
+    lines = []
+    for d in sorted(emulator.data.desktops_of(pool.id), key=lambda d: d.computer_name.lower()):
+        how = {
+            "PRODUCT_ID": f"package: expected `{pool.product_id}`, actual `{d.product_id}`",
+            "IMAGE_ID": f"image: expected `{pool.image_id}`, actual `{d.image_id}`",
+            "DISK_NUM": f"data disks: expected {len(pool.data_sizes)}, actual {len(d.data_sizes)}",
+            "DISK_SIZE": f"disk size: expected {pool_disks} GB, actual {d.root_size + sum(d.data_sizes)} GB",
+        }
+        kinds = drift_of(d, pool)
+        if kinds:
+            lines.append(f"• *{d.computer_name}* `{d.desktop_id}` — " + "; ".join(how[k] for k in kinds))
+    return lines
+
+
+def listed_lines(body: dict[str, Any]) -> list[str]:
+    sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
+    return [line for text in sections for line in text.splitlines() if line.startswith("•")]
+
+
+@pytest.mark.parametrize("name", ["sales-win11", "qa-win11", "callcenter-win10"])
+async def test_show_drifted_shows_expected_against_actual_per_desktop(
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, name: str
 ) -> None:
-    pool = emulator.data.pool_named("sales-win11")
+    pool = emulator.data.pool_named(name)
     await bot.send(action_body("pooldrift_show_drifted", pool.id, slack.response_url("k")))
     (post,) = await slack.wait_posts("k")
     assert post.body["response_type"] == "ephemeral" and post.body["replace_original"] is False
-    text = "\n".join(b["text"]["text"] for b in post.body["blocks"] if b["type"] == "section")
-    expected = drifted_names(emulator, pool.id)
-    assert expected and all(f"*{name}*" in text for name in expected)
-    listed = [line for line in text.splitlines() if line.startswith("•")]
-    assert len(listed) == len(expected)
-    assert f"{len(expected)} desktops differ" in text
-    # how: e.g. a desktop with another image names both images
-    other_image = next(d for d in emulator.data.drifted(pool.id, "IMAGE_ID"))
-    line = next(line for line in listed if f"*{other_image.computer_name}*" in line)
-    assert f"image `{other_image.image_id}` (pool: `{pool.image_id}`)" in line
+    expected = expected_lines(emulator, name)
+    assert expected and listed_lines(post.body) == expected
+    count = f"{len(expected)} desktop{'s' if len(expected) != 1 else ''} differ"
+    assert count in json.dumps(post.body["blocks"])
+    baseline = next(b for b in post.body["blocks"] if b["type"] == "context")["elements"][0]["text"]
+    assert baseline == (
+        f"The pool expects package `{pool.product_id}`, image `{pool.image_id}`, "
+        f"data disks {len(pool.data_sizes)}, disk size {pool.root_size + sum(pool.data_sizes)} GB."
+    )
 
 
 async def test_show_drifted_is_capped_with_a_count_of_the_rest(

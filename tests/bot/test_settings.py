@@ -16,6 +16,7 @@ def test_defaults() -> None:
     assert settings.signing_secret is None and settings.bot_token is None and settings.app_token is None
     assert settings.api_url == DEFAULT_API_URL
     assert settings.allowed_channels == frozenset() and settings.results_in_channel is True
+    assert settings.scan_all_projects is False
 
 
 def test_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,13 +25,14 @@ def test_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POOLDRIFT_SLACK_ALLOWED_CHANNELS", " C1, C2 ,,")
     monkeypatch.setenv("POOLDRIFT_SLACK_ALLOWED_USERS", "U1")
     monkeypatch.setenv("POOLDRIFT_SLACK_RESULTS_IN_CHANNEL", "false")
+    monkeypatch.setenv("POOLDRIFT_SLACK_SCAN_ALL_PROJECTS", "true")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "  ")
     settings = load_slack_settings()
     assert secret(settings.signing_secret) == "s3cr3t" and "s3cr3t" not in repr(settings)
     assert settings.api_url == "http://127.0.0.1:9999/api/"
     assert settings.allowed_channels == {"C1", "C2"} and settings.allowed_users == {"U1"}
     assert settings.allowed_teams == frozenset()
-    assert settings.results_in_channel is False
+    assert settings.results_in_channel is False and settings.scan_all_projects is True
     assert settings.bot_token is None
 
 

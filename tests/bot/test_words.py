@@ -9,7 +9,16 @@ import math
 from typing import Any
 
 import pytest
-from pooldrift_slack.words import WORDING, describe, refused, stopping, timed_out, unexpected
+from pooldrift_slack.words import (
+    NEXT_STEPS,
+    WORDING,
+    describe,
+    next_step,
+    refused,
+    stopping,
+    timed_out,
+    unexpected,
+)
 
 from pooldrift import errors as e
 
@@ -131,3 +140,13 @@ def test_the_others() -> None:
     assert "ref `abcd`" in unexpected("abcd").text and unexpected("abcd").ref == "abcd"
     assert "this channel" in refused("channel").text
     assert "restarting" in stopping().text
+
+
+def test_every_outcome_a_scan_can_report_has_a_next_step() -> None:
+    assert set(NEXT_STEPS) == set(e.OUTCOMES)
+    for outcome in e.OUTCOMES:
+        step = next_step(outcome)
+        assert step[0].isupper() or step.startswith("pooldrift"), step
+        assert step.endswith("."), step
+    assert next_step("a_label_added_later") == next_step("error")
+    assert e.STATISTICS_ACTION in next_step("permission_denied")

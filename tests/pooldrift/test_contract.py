@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import huaweicloudsdkiam.v3 as iam
@@ -22,8 +22,8 @@ import huaweicloudsdkworkspace.v2 as workspace
 import pytest
 from pydantic import BaseModel
 
-from pooldrift import models
-from pooldrift.emulator import EmulatorServer
+from pooldrift import models, regions
+from pooldrift.emulator import EmulatorConfig, EmulatorServer, FleetSpec
 from pooldrift.models import InconsistentType
 from tests.helpers import signed_client
 
@@ -104,9 +104,27 @@ def test_the_walk_finds_what_the_vendor_does_not_have() -> None:
 # -- the emulator's side -----------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def fleet_server() -> Iterator[EmulatorServer]:
+    """A generated fleet: a project in every region and a subproject (``cn-north-4_dev``)."""
+    spec = FleetSpec(pools=2, desktops_per_pool=3, projects=len(regions.KNOWN_REGIONS) + 1, seed=2)
+    with EmulatorServer(EmulatorConfig(fleet=spec)) as server:
+        yield server
+
+
+@pytest.fixture(params=["demo", "fleet"])
+def served(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
+    """The demo set, then a generated fleet, each reset before and after."""
+    server: EmulatorServer = request.getfixturevalue(
+        "emulator_server" if request.param == "demo" else "fleet_server"
+    )
+    server.reset()
+    yield server
+    server.reset()
+
+
 def answers(emulator: EmulatorServer) -> Iterator[tuple[str, str, Any]]:
-    """(what, vendor model, JSON) for every answer of every endpoint, pool and page."""
-    project = f"/v2/{emulator.project_id}"
+    """(what, vendor model, JSON) for every answer of every endpoint, project, pool and page."""
     with signed_client(emulator.base_url, emulator.access_key, emulator.secret_key) as raw:
 
         def get(url: str, **params: Any) -> Any:
@@ -115,29 +133,41 @@ def answers(emulator: EmulatorServer) -> Iterator[tuple[str, str, Any]]:
             return response.json()
 
         yield "projects", "KeystoneListProjectsResponse", get("/v3/projects", name="cn-north-4")
-        yield "pools", "ListDesktopPoolsResponse", get(f"{project}/desktop-pools")
-        for pool in emulator.data.pools:
-            base = f"{project}/desktop-pools/{pool.id}"
-            yield pool.name, "ShowDesktopPoolDetailResponse", get(base)
-            yield pool.name, "ListInconsistentStaticsResponse", get(f"{base}/inconsistent-statics")
-            for offset in range(0, max(1, len(emulator.data.desktops_of(pool.id))), 100):
-                page = get(f"{base}/desktops", offset=offset, limit=100)
-                yield pool.name, "ListPoolDesktopsDetailResponse", page
-            for value in emulator.shape.filter_values():
-                page = get(f"{base}/desktops", inconsistent_type=value, limit=100)
-                yield f"{pool.name} {value}", "ListPoolDesktopsDetailResponse", page
+        yield "all projects", "KeystoneListProjectsResponse", get("/v3/projects")
+        yield "auth projects", "KeystoneListAuthProjectsResponse", get("/v3/auth/projects")
+        for project in emulator.data.projects:
+            yield from _pool_answers(emulator, get, project.id)
+
+
+def _pool_answers(
+    emulator: EmulatorServer, get: Callable[..., Any], project_id: str
+) -> Iterator[tuple[str, str, Any]]:
+    yield "pools", "ListDesktopPoolsResponse", get(f"/v2/{project_id}/desktop-pools")
+    for pool in emulator.data.pools_of(project_id):
+        base = f"/v2/{project_id}/desktop-pools/{pool.id}"
+        yield pool.name, "ShowDesktopPoolDetailResponse", get(base)
+        yield pool.name, "ListInconsistentStaticsResponse", get(f"{base}/inconsistent-statics")
+        for offset in range(0, max(1, len(emulator.data.desktops_of(pool.id))), 100):
+            page = get(f"{base}/desktops", offset=offset, limit=100)
+            yield pool.name, "ListPoolDesktopsDetailResponse", page
+        for value in emulator.shape.filter_values():
+            page = get(f"{base}/desktops", inconsistent_type=value, limit=100)
+            yield f"{pool.name} {value}", "ListPoolDesktopsDetailResponse", page
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=["current", "legacy", "nulls"])
-def test_every_key_the_emulator_sends_is_the_vendors(emulator: EmulatorServer, shape: dict[str, Any]) -> None:
-    emulator.shape.update(**shape)
-    seen = 0
+def test_every_key_the_emulator_sends_is_the_vendors(served: EmulatorServer, shape: dict[str, Any]) -> None:
+    served.shape.update(**shape)
+    seen: set[str] = set()
     found: list[str] = []
-    for what, model, body in answers(emulator):
-        seen += 1
+    count = 0
+    for what, model, body in answers(served):
+        count += 1
+        seen.add(model)
         found += problems(body, model, f"{model}({what})")
     assert found == []
-    assert seen > 3 * len(emulator.data.pools)
+    assert count > 3 * len(served.data.pools)
+    assert "KeystoneListAuthProjectsResponse" in seen
 
 
 def param_doc(doc: str, name: str) -> str:
@@ -145,7 +175,7 @@ def param_doc(doc: str, name: str) -> str:
     return doc.split(f":param {name}:")[1].split(":param")[0]
 
 
-def test_the_emulators_values_are_the_documented_ones(emulator: EmulatorServer) -> None:
+def test_the_emulators_values_are_the_documented_ones(served: EmulatorServer) -> None:
     """Value sets the vendor's docstrings spell out, on every pool and desktop the emulator has."""
     pool_doc = inspect.getdoc(workspace.SimpleDesktopPoolInfo.__init__) or ""
     desktop_doc = inspect.getdoc(workspace.PoolDesktopsDetailInfo.__init__) or ""
@@ -153,7 +183,7 @@ def test_the_emulators_values_are_the_documented_ones(emulator: EmulatorServer) 
     own_kinds = set(re.findall(r"- (\w+): ", param_doc(desktop_doc, "inconsistent_types")))
     desktop_types = set(re.findall(r"- (\w+)[：:]", param_doc(desktop_doc, "desktop_type")))
     assert own_kinds == {"PRODUCT", "IMAGE"} and desktop_types == {"DEDICATED", "SHARED", "POOLED"}
-    for what, model, body in answers(emulator):
+    for what, model, body in answers(served):
         if model in ("ShowDesktopPoolDetailResponse",):
             assert body["charging_mode"] in ("0", "1"), what
             assert body["type"] in ("DYNAMIC", "STATIC"), what
@@ -218,9 +248,11 @@ def test_the_read_walk_finds_a_renamed_field() -> None:
 
 
 def test_what_pooldrift_reads_outside_its_models_is_the_vendors() -> None:
-    # the project lookup reads projects[].id and projects[].name
+    # the project lookup and the project listing read projects[].id and projects[].name
     assert {"projects"} <= set(json_keys(iam.KeystoneListProjectsResponse))
     assert {"id", "name"} <= set(json_keys(iam.ProjectResult))
+    assert {"projects"} <= set(json_keys(iam.KeystoneListAuthProjectsResponse))
+    assert {"id", "name", "enabled"} <= set(json_keys(iam.AuthProjectResult))
     # the image of a desktop is read from its metadata under this key, which the vendor documents
     doc = inspect.getdoc(workspace.PoolDesktopsDetailInfo.__init__) or ""
     assert "metering.image_id 镜像ID" in doc

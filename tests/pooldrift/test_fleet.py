@@ -82,6 +82,16 @@ async def test_a_failing_project_is_reported_and_sinks_nothing_else(
     assert found.pools == [] and found.totals.failed_projects == 1 and found.totals.pools == 0
 
 
+async def test_a_project_whose_pools_cannot_be_listed_names_the_project_iam_gave(
+    client: WorkspaceClient, emulator: EmulatorServer
+) -> None:
+    emulator.faults.update(paths="/desktop-pools$", error_rate=1.0, error_status=403)
+    found = await scan_fleet(client)
+    (failure,) = found.failures
+    assert failure.scope == "project" and failure.outcome == "permission_denied"
+    assert failure.project_id == emulator.project_id  # looked up through IAM first
+
+
 async def test_the_name_filter_keeps_only_matching_pools(
     client: WorkspaceClient, emulator: EmulatorServer
 ) -> None:

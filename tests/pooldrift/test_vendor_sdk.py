@@ -24,7 +24,7 @@ from huaweicloudsdkworkspace.v2 import (
 from huaweicloudsdkworkspace.v2 import WorkspaceClient as SdkClient
 
 from pooldrift.client import WorkspaceClient
-from pooldrift.emulator import EmulatorServer
+from pooldrift.emulator import EmulatorConfig, EmulatorServer, FleetSpec
 
 
 def _config() -> Any:
@@ -147,3 +147,37 @@ async def test_sdk_and_our_client_agree(emulator: EmulatorServer, sdk: Any, clie
             theirs.disk_num,
             theirs.disk_size,
         )
+
+
+def test_sdk_reads_a_generated_fleet_in_every_project() -> None:
+    """The vendor's Workspace and IAM clients against a generated fleet: the projects IAM lists
+    (``MOS`` among them), and each project's pools and counts under its own project id."""
+    from huaweicloudsdkcore.auth.credentials import GlobalCredentials
+    from huaweicloudsdkiam.v3 import IamClient, KeystoneListAuthProjectsRequest
+
+    spec = FleetSpec(pools=25, desktops_per_pool=4, projects=3, seed=8)
+    with EmulatorServer(EmulatorConfig(fleet=spec)) as fleet:
+        iam = (
+            IamClient.new_builder()
+            .with_http_config(_config())
+            .with_credentials(GlobalCredentials(fleet.access_key, fleet.secret_key, fleet.config.domain_id))
+            .with_endpoints([fleet.base_url])
+            .build()
+        )
+        listed = iam.keystone_list_auth_projects(KeystoneListAuthProjectsRequest()).projects
+        assert [p.name for p in listed] == ["MOS", "cn-north-4", "cn-east-3", "cn-south-1"]
+        for project in listed[1:]:
+            sdk = (
+                SdkClient.new_builder()
+                .with_http_config(_config())
+                .with_credentials(BasicCredentials(fleet.access_key, fleet.secret_key, project.id))
+                .with_endpoints([fleet.base_url])
+                .build()
+            )
+            pools = sdk.list_desktop_pools(ListDesktopPoolsRequest()).desktop_pools
+            assert [p.id for p in pools] == [p.id for p in fleet.data.pools_of(project.id)]
+            for pool in pools:
+                answer = sdk.list_inconsistent_statics(ListInconsistentStaticsRequest(pool_id=pool.id))
+                got = {k: getattr(answer, k) for k in ("product_id", "image_id", "disk_num", "disk_size")}
+                assert got == fleet.data.statics(pool.id), pool.name
+            assert any(sum(fleet.data.statics(p.id).values()) for p in pools)  # some pools drift

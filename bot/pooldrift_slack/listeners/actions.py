@@ -1,5 +1,6 @@
-"""The buttons under a report: Refresh (replaces the message with fresh numbers) and Show
-drifted desktops (an ephemeral list of which desktops differ, and how).
+"""The buttons: under a report, Refresh (replaces the message with fresh numbers) and Show drifted
+desktops (an ephemeral list of which desktops differ, expected against actual); under a scan, one
+per pool, which opens that pool's report for whoever clicked.
 """
 
 from __future__ import annotations
@@ -12,33 +13,51 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from pooldrift.client import WorkspaceClient
 from pooldrift.errors import InvalidInputError
-from pooldrift.validation import validate_pool_id
+from pooldrift.fleet import drill_down
 
+from ..address import PoolAddress, parse_address
 from ..answer import Payload, answer, post_error
 from ..audit import Audit, Who, refusal
-from ..blocks import REFRESH_ACTION, SHOW_DRIFTED_ACTION, drifted_message, report_message
+from ..blocks import OPEN_POOL_ACTION, REFRESH_ACTION, SHOW_DRIFTED_ACTION, report_message
 from ..deps import Deps, deps_of
-from ..drifted import fetch_drifted
+from ..drilldown_blocks import drilldown_message
 from ..words import describe
 
-__all__ = ["on_refresh", "on_show_drifted", "register"]
+__all__ = ["on_open_pool", "on_refresh", "on_show_drifted", "register"]
 
 
 def _value(action: dict[str, Any]) -> str:
     return str(action.get("value") or "")
 
 
-async def _admitted(deps: Deps, action: dict[str, Any], respond: AsyncRespond, audit: Audit) -> str | None:
-    """The pool id of a click that may be answered; otherwise the refusal is posted."""
+async def _admitted(
+    deps: Deps, action: dict[str, Any], respond: AsyncRespond, audit: Audit
+) -> PoolAddress | None:
+    """The pool of a click that may be answered; otherwise the refusal is posted."""
     refused = refusal(deps.settings, audit.who)
     if refused is not None:
         await post_error(respond, refused, audit, "refused")
         return None
     try:
-        return validate_pool_id(_value(action))
+        return parse_address(_value(action), other_projects=deps.settings.scan_all_projects)
     except InvalidInputError as exc:
         await post_error(respond, describe(exc), audit, exc.outcome)
         return None
+
+
+async def _report(
+    address: PoolAddress, client: WorkspaceClient, audit: Audit, *, refreshed: bool = False
+) -> Payload:
+    report = await address.view(client).check(address.pool_id)
+    audit.request_id = report.request_id
+    return report_message(
+        report,
+        who=audit.who.user,
+        elapsed_ms=audit.elapsed_ms(),
+        in_channel=False,
+        refreshed=refreshed,
+        value=address.value,
+    )
 
 
 async def on_refresh(
@@ -52,22 +71,43 @@ async def on_refresh(
     with deps.in_flight.answering():
         await ack()
         audit = Audit("refresh", Who.from_action(body), "refresh", pool=_value(action) or None)
-        pool_id = await _admitted(deps, action, respond, audit)
-        if pool_id is None:
+        address = await _admitted(deps, action, respond, audit)
+        if address is None:
             return
 
         async def refresh(client: WorkspaceClient) -> Payload:
-            report = await client.check(pool_id)
-            audit.request_id = report.request_id
-            payload = report_message(
-                report, who=audit.who.user, elapsed_ms=audit.elapsed_ms(), in_channel=False, refreshed=True
-            )
+            payload = await _report(address, client, audit, refreshed=True)
             # the replaced message keeps its visibility; only the content changes
             del payload["response_type"]
             payload["replace_original"] = True
             return payload
 
         await answer(refresh, deps, respond, audit)
+
+
+async def on_open_pool(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    context: dict[str, Any],
+) -> None:
+    """The report ``/pooldrift <pool>`` gives, for the clicker alone: the scan it came from stays
+    in place for everyone who sees it, and each pool opened adds its own message."""
+    deps = deps_of(context)
+    with deps.in_flight.answering():
+        await ack()
+        audit = Audit("open_pool", Who.from_action(body), "open_pool", pool=_value(action) or None)
+        address = await _admitted(deps, action, respond, audit)
+        if address is None:
+            return
+
+        async def open_pool(client: WorkspaceClient) -> Payload:
+            payload = await _report(address, client, audit)
+            payload["replace_original"] = False
+            return payload
+
+        await answer(open_pool, deps, respond, audit)
 
 
 async def on_show_drifted(
@@ -81,14 +121,14 @@ async def on_show_drifted(
     with deps.in_flight.answering():
         await ack()
         audit = Audit("show_drifted", Who.from_action(body), "show_drifted", pool=_value(action) or None)
-        pool_id = await _admitted(deps, action, respond, audit)
-        if pool_id is None:
+        address = await _admitted(deps, action, respond, audit)
+        if address is None:
             return
         limit = deps.settings.max_listed
 
         async def show(client: WorkspaceClient) -> Payload:
-            found = await fetch_drifted(client, pool_id, limit=limit)
-            payload = drifted_message(found, limit=limit)
+            found = await drill_down(address.view(client), address.pool_id, limit=limit)
+            payload = drilldown_message(found, limit=limit)
             payload["replace_original"] = False
             return payload
 
@@ -98,3 +138,4 @@ async def on_show_drifted(
 def register(app: AsyncApp) -> None:
     app.action(REFRESH_ACTION)(on_refresh)
     app.action(SHOW_DRIFTED_ACTION)(on_show_drifted)
+    app.action(OPEN_POOL_ACTION)(on_open_pool)

@@ -1,5 +1,5 @@
-"""``/pooldrift``: help, ``pools``, or one pool's drift. ``ack()`` comes first, then the client,
-then a pure builder, then one post to the ``response_url``.
+"""``/pooldrift``: help, ``pools``, ``scan [name]``, or one pool's drift. ``ack()`` comes first,
+then the client, then a pure builder, then one post to the ``response_url``.
 """
 
 from __future__ import annotations
@@ -12,19 +12,24 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from pooldrift.client import WorkspaceClient
 from pooldrift.errors import InvalidInputError
-from pooldrift.validation import validate_pool_ref
+from pooldrift.fleet import scan_fleet
+from pooldrift.validation import validate_pool_name, validate_pool_ref
 
 from ..answer import Payload, answer
 from ..audit import Audit, Who, refusal
 from ..blocks import COMMAND, checking_text, error_message, help_message, pools_message, report_message
 from ..deps import Deps, deps_of
+from ..first_line import FirstLine
+from ..scan_blocks import counted_message, scan_message, scanning_text
 from ..words import describe
 
 __all__ = ["on_pooldrift", "register"]
 
 
 def _operation(word: str) -> str:
-    return "help" if word in ("", "help") else "pools" if word == "pools" else "check"
+    if word in ("", "help", "pools"):
+        return word or "help"
+    return "scan" if word.split(maxsplit=1)[0] == "scan" else "check"
 
 
 async def on_pooldrift(
@@ -40,7 +45,10 @@ async def _pooldrift(deps: Deps, ack: AsyncAck, command: dict[str, Any], respond
     who = Who.from_command(command)
     text = str(command.get("text") or "").strip()
     word = text.lower()
-    audit = Audit("command", who, _operation(word), pool=text or None)
+    operation = _operation(word)
+    # a scan's audit record names its filter, if any, where the others name the pool asked about
+    asked = text.split(maxsplit=1)[1:] if operation == "scan" else [text] if text else []
+    audit = Audit("command", who, operation, pool=asked[0] if asked else None)
     refused = refusal(settings, who)
     if refused is not None:
         await ack(**error_message(refused.text))
@@ -65,6 +73,9 @@ async def _pooldrift(deps: Deps, ack: AsyncAck, command: dict[str, Any], respond
 
         await answer(list_pools, deps, respond, audit)
         return
+    if audit.operation == "scan":
+        await _scan(deps, ack, respond, audit, wanted=audit.pool)
+        return
     try:
         ref = validate_pool_ref(text)
     except InvalidInputError as exc:  # refused before any request: the ack is the answer
@@ -81,6 +92,39 @@ async def _pooldrift(deps: Deps, ack: AsyncAck, command: dict[str, Any], respond
         )
 
     await answer(check, deps, respond, audit)
+
+
+async def _scan(
+    deps: Deps, ack: AsyncAck, respond: AsyncRespond, audit: Audit, *, wanted: str | None
+) -> None:
+    """``wanted``: the part of a pool name to keep the pools by, as typed."""
+    settings = deps.settings
+    everywhere = settings.scan_all_projects
+    try:  # refused before any request: the ack is the answer
+        name = validate_pool_name(wanted) if wanted else None
+    except InvalidInputError as exc:
+        await ack(**error_message(describe(exc).text))
+        audit.write(exc.outcome)
+        return
+    await ack(text=scanning_text(name, all_projects=everywhere), response_type="ephemeral")
+
+    async def scan(client: WorkspaceClient) -> Payload:
+        # across projects the count grows as each project is listed: no one number to announce
+        first = FirstLine(respond, lambda total: counted_message(total, name), enabled=not everywhere)
+        async with first:
+            found = await scan_fleet(client, all_projects=everywhere, name=name, progress=first.progress)
+        return scan_message(
+            found,
+            limit=settings.max_listed,
+            region=client.region,
+            who=audit.who.user,
+            elapsed_ms=audit.elapsed_ms(),
+            in_channel=settings.results_in_channel,
+            name=name,
+            all_projects=everywhere,
+        )
+
+    await answer(scan, deps, respond, audit)
 
 
 def register(app: AsyncApp) -> None:

@@ -73,7 +73,39 @@ def test_sigint_stops_it_cleanly() -> None:
     assert "Traceback" not in err.text(2.0)
 
 
-@pytest.mark.parametrize("bad", [["--error-rate", "2"], ["--port", "many"], ["--unknown"]])
+def test_the_fleet_and_rate_limit_flags_apply_from_the_start() -> None:
+    args = ["-m", "pooldrift.emulator", "--port", "0", "--pools", "3", "--projects", "2", "--seed", "4"]
+    args += ["--desktops-per-pool", "2", "--rate-limit", "1000"]
+    proc, _, err, url = start_process(args, wait_for=READY)
+    assert url is not None
+    try:
+        with signed_client(url, DEMO_ACCESS_KEY, DEMO_SECRET_KEY) as client:
+            listed = client.get("/v3/auth/projects").json()["projects"]
+            assert [p["name"] for p in listed] == ["MOS", "cn-north-4", "cn-east-3"]
+            assert listed[1]["id"] == DEMO_PROJECT_ID
+            for project in listed[1:]:
+                pools = client.get(f"/v2/{project['id']}/desktop-pools").json()
+                assert pools["total_count"] == 3
+                assert {p["desktop_count"] for p in pools["desktop_pools"]} == {2}
+        assert httpx2.get(url + "/_emulator/rate-limit").json()["requests_per_minute"] == 1000
+        fleet = httpx2.get(url + "/_emulator/data").json()["fleet"]
+        assert fleet == {"pools": 3, "desktops_per_pool": 2, "projects": 2, "seed": 4}
+    finally:
+        assert stop_process(proc) == 0
+    assert "serving 6 pools in 2 project(s)" in err.text(2.0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--error-rate", "2"],
+        ["--port", "many"],
+        ["--unknown"],
+        ["--pools", "-1"],
+        ["--projects", "0"],
+        ["--rate-limit", "-5"],
+    ],
+)
 def test_bad_flags_exit_2_with_a_message(bad: list[str]) -> None:
     proc, _, err, _ = start_process(["-m", "pooldrift.emulator", *bad], wait_for=None)
     assert proc.wait(20) == 2
@@ -105,5 +137,6 @@ def test_help_names_the_flags() -> None:
     proc, out, _, _ = start_process(["-m", "pooldrift.emulator", "--help"], wait_for=None)
     assert proc.wait(20) == 0
     text = out.text(2.0)
-    for flag in ("--host", "--port", "--latency", "--error-rate", "--drop-rate", "--slow-body", "--seed"):
+    flags = ("--host", "--port", "--latency", "--error-rate", "--drop-rate", "--slow-body", "--seed")
+    for flag in (*flags, "--pools", "--desktops-per-pool", "--projects", "--rate-limit"):
         assert flag in text
