@@ -25,6 +25,7 @@ from .models import KINDS, Event, at_least, duration, trend
 from .settings import WatchSettings, load_watch_settings, require_interval
 from .slack import SlackWeb
 from .state import open_reader, open_store
+from .store import WatchStateError
 
 __all__ = ["drifting_since", "history", "watch"]
 
@@ -54,6 +55,13 @@ def _where(settings: WatchSettings) -> str:
 
 async def watch(args: argparse.Namespace) -> int:
     """``pooldrift watch``: every interval until SIGINT/SIGTERM (exit 0), or ``--once``."""
+    try:
+        return await _watch(args)
+    except WatchStateError as exc:  # the CLI's one-line error, exit 1
+        raise PooldriftError(exc.message) from None
+
+
+async def _watch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     interval = None if args.once else require_interval(settings)
     if args.metrics_port is not None:
@@ -101,6 +109,13 @@ async def watch(args: argparse.Namespace) -> int:
 
 async def history(args: argparse.Namespace) -> str:
     """``pooldrift history POOL``: the pool's changes as the watch recorded them (the text to print)."""
+    try:
+        return await _history(args)
+    except WatchStateError as exc:
+        raise PooldriftError(exc.message) from None
+
+
+async def _history(args: argparse.Namespace) -> str:
     ref = validate_pool_ref(args.pool)
     settings = load_watch_settings()
     store = await open_reader(settings)
@@ -188,6 +203,6 @@ async def drifting_since(pool_id: str) -> datetime | None:
             return await store.since(pool_id)
         finally:
             await store.aclose()
-    except PooldriftError as exc:
+    except (PooldriftError, WatchStateError) as exc:
         log.debug("no drift history for the check: %s", exc.message)
         return None

@@ -25,7 +25,7 @@ from .metrics import CYCLE_SECONDS, CYCLES, EVENTS, LEADER, OUTBOX, POOLS
 from .models import OutboxItem
 from .settings import WatchSettings, require_interval
 from .slack import SlackWeb
-from .store import LeaseLostError, StateStore
+from .store import LeaseLostError, StateStore, StoreUnavailableError
 
 __all__ = ["CycleReport", "Watch"]
 
@@ -204,7 +204,7 @@ class Watch:
         """Take or renew the lease; say when this watch starts or stops leading."""
         try:
             leading = await self.store.lease(self.owner, self.settings.lease_ttl)
-        except PooldriftError as exc:  # the store is down: nobody can lead safely from here
+        except StoreUnavailableError as exc:  # the store is down: nobody can lead safely from here
             log.warning("cannot reach the watch's state store (%s); not watching for now", exc.message)
             leading = False
         if leading != self._leading:
@@ -224,7 +224,7 @@ class Watch:
             log.warning("lost the lease during a cycle; its results were dropped")
             self._leading = False
             LEADER.set(0)
-        except PooldriftError as exc:
+        except (PooldriftError, StoreUnavailableError) as exc:
             CYCLES.labels("failed").inc()
             log.error("cycle failed: %s", exc.message)
         finally:
@@ -237,5 +237,5 @@ class Watch:
             await asyncio.sleep(poll)
             try:
                 await self.store.lease(self.owner, self.settings.lease_ttl)
-            except PooldriftError as exc:
+            except StoreUnavailableError as exc:
                 log.debug("lease renewal failed: %s", exc.message)

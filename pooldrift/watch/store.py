@@ -6,29 +6,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import PooldriftError
 from .models import Event, OutboxItem, SlackMessage, SubjectState
 
 if TYPE_CHECKING:
     from .events import Step
 
-__all__ = ["SCHEMA_VERSION", "LeaseLostError", "StateStore", "StoreUnavailableError"]
+__all__ = ["SCHEMA_VERSION", "LeaseLostError", "StateStore", "StoreUnavailableError", "WatchStateError"]
 
 #: the layout both stores write; a store written by a newer layout is refused, an older one upgraded
 SCHEMA_VERSION = 1
 
 
-class LeaseLostError(PooldriftError):
+class WatchStateError(Exception):
+    """The watch's own failures around its state; apart from ``PooldriftError``, the tree of the
+    API's failures that every front words, since no front ever answers with these."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LeaseLostError(WatchStateError):
     """Another replica holds the lease: this one must not write what it computed."""
 
-    outcome = "lease_lost"
 
-
-class StoreUnavailableError(PooldriftError):
+class StoreUnavailableError(WatchStateError):
     """The state store did not answer (a locked or broken file, Redis down); the cycle waits."""
-
-    outcome = "state_unavailable"
-    retryable = True
 
 
 class StateStore(Protocol):
