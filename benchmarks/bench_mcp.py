@@ -1,4 +1,5 @@
-"""MCP server benchmarks of issue 3: stdio cold start, tools/list size, HTTP latency, RSS.
+"""MCP server benchmarks: stdio cold start, tools/list size, HTTP latency, RSS, and the RSS of
+idle MCP sessions up to the cap (issue 9).
 
 Each figure has its floor measured in the same run: a bare ``MCPServer`` with one trivial tool
 (``_mcp_bare.py``) over the same transport. The emulator runs in its own process on loopback.
@@ -12,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +37,7 @@ TOKEN = "bench-token-0123456789abcdef"
 COLD_RUNS = 11
 LATENCY_CALLS = {1: 300, 32: 1280}
 RSS_CALLS = 5000
+IDLE_SESSIONS = 1000  # POOLDRIFT_MCP_MAX_SESSIONS' default
 POOLS = ["hr-win10", "dev-ubuntu22", "sales-win11", "qa-win11", "finance-win11", "lab-a"]
 
 
@@ -53,8 +56,16 @@ def rss_mib(pid: int) -> tuple[float, float]:
 # -- 1. stdio cold start and the size of tools/list ------------------------------------------------
 
 
-def cold_start(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int]:
-    """Seconds from spawn to the tools/list answer (initialize handshake first); its bytes."""
+def children_cpu() -> float:
+    """User + system CPU seconds of the children this process has waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cold_start(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Seconds from spawn to the tools/list answer (initialize handshake first), the CPU
+    seconds the process used in all, and the answer's bytes."""
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
@@ -81,7 +92,7 @@ def cold_start(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int]:
     proc.stdin.close()
     proc.wait(10)
     proc.stdout.close()
-    return elapsed, len(answer.rstrip(b"\n"))
+    return elapsed, children_cpu() - cpu, len(answer.rstrip(b"\n"))
 
 
 def report_cold_start(env: dict[str, str]) -> None:
@@ -100,34 +111,39 @@ def report_cold_start(env: dict[str, str]) -> None:
         check=True,
     )
     ours_argv = [str(BIN / "pooldrift-mcp")]
-    ours: list[float] = []
-    floor: list[float] = []
+    ours: list[tuple[float, float]] = []
+    floor: list[tuple[float, float]] = []
     sizes: dict[str, int] = {}
     for _ in range(COLD_RUNS):  # interleaved, so drift in machine load hits both alike
-        seconds, sizes["bare"] = cold_start(BARE, env)
-        floor.append(seconds)
-        seconds, sizes["ours"] = cold_start(ours_argv, env)
-        ours.append(seconds)
-    base = statistics.median(floor)
+        *run, sizes["bare"] = cold_start(BARE, env)
+        floor.append((run[0], run[1]))
+        *run, sizes["ours"] = cold_start(ours_argv, env)
+        ours.append((run[0], run[1]))
+    base = statistics.median(s for s, _ in floor)
+    base_cpu = statistics.median(c for _, c in floor)
     print(
         f"1. stdio cold start: spawn → initialize → tools/list answered; median of {COLD_RUNS}, interleaved\n"
         "   (editable install, bytecode compiled first with `python -m compileall`; "
-        "the floor is a bare MCPServer with one tool)"
+        "the floor is a bare MCPServer with one tool).\n"
+        "   CPU ms is what the process used in all (user + system): less swayed by other work on the machine."
     )
     rows = []
     for name, samples in (("bare MCPServer (floor)", floor), ("pooldrift-mcp", ours)):
-        ratio = statistics.median(samples) / base
-        note = "" if samples is floor else f"≤ 1.15× the floor: {verdict(ratio <= 1.15)}"
+        wall = statistics.median(s for s, _ in samples)
+        cpu = statistics.median(c for _, c in samples)
+        note = "" if samples is floor else f"≤ 1.15× the floor: {verdict(wall / base <= 1.15)}"
         rows.append(
             [
                 name,
-                f"{statistics.median(samples) * 1000:.0f}",
-                f"{min(samples) * 1000:.0f}",
-                f"{ratio:.2f}×",
+                f"{wall * 1000:.0f}",
+                f"{min(s for s, _ in samples) * 1000:.0f}",
+                f"{wall / base:.2f}×",
+                f"{cpu * 1000:.0f}",
+                f"{cpu / base_cpu:.2f}×",
                 note,
             ]
         )
-    table(["server", "median ms", "min ms", "× floor", ""], rows)
+    table(["server", "median ms", "min ms", "× floor", "CPU ms", "× floor", ""], rows)
     print("\n2. Size of the whole tools/list answer (the JSON-RPC message on stdout, protocol 2025-06-18)")
     table(
         ["server", "bytes", "tools", ""],
@@ -287,6 +303,90 @@ def report_rss(server_env: dict[str, str]) -> None:
     table(["server", "at start", f"after {RSS_CALLS:,}", "peak", "× floor", "seconds", ""], rows)
 
 
+# -- 5. idle MCP sessions up to the cap ------------------------------------------------------------
+
+
+LEGACY = "2025-03-26"
+HELLO = {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}
+INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+async def open_sessions(url: str, count: int, token: str) -> tuple[list[str], int]:
+    """Open ``count`` sessions as a 2025-03-26 client does (initialize, then initialized), 32 at a
+    time, and leave them idle; (their ids, how many initializes got another answer than 200)."""
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
+    opened: list[str] = []
+    refused = 0
+    limits = httpx2.Limits(max_connections=32)
+    async with httpx2.AsyncClient(headers=headers, timeout=60, limits=limits) as http:
+
+        async def one() -> None:
+            nonlocal refused
+            answer = await http.post(url, json=INITIALIZE)
+            if answer.status_code != 200:
+                refused += 1
+                return
+            session = answer.headers["mcp-session-id"]
+            await http.post(
+                url, json=INITIALIZED, headers={"mcp-session-id": session, "mcp-protocol-version": LEGACY}
+            )
+            opened.append(session)
+
+        await asyncio.gather(*(one() for _ in range(count)))
+    return opened, refused
+
+
+async def still_served(url: str, sessions: list[str], token: str) -> int:
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {token}", "mcp-protocol-version": LEGACY}
+    served = 0
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        for session in sessions:
+            answer = await http.post(url, json=LIST_TOOLS, headers={"mcp-session-id": session})
+            served += answer.status_code == 200
+    return served
+
+
+def report_idle_sessions(server_env: dict[str, str]) -> None:
+    with announced([str(BIN / "pooldrift-server")], server_env) as (proc, url):
+        mcp = f"{url}/mcp"
+        asyncio.run(open_sessions(mcp, 1, TOKEN))  # warm-up: the first session builds what all share
+        before = rss_mib(proc.pid)[0]
+        opened, refused = asyncio.run(open_sessions(mcp, IDLE_SESSIONS - 1, TOKEN))
+        after, peak = rss_mib(proc.pid)
+        _, over_cap = asyncio.run(open_sessions(mcp, 50, TOKEN))
+        served = asyncio.run(still_served(mcp, opened[:20], TOKEN))
+    per_session = (after - before) * 1024 / max(1, len(opened))
+    print(
+        f"5. pooldrift-server RSS (MiB) with {IDLE_SESSIONS:,} idle MCP sessions open (2025-03-26 clients:\n"
+        "   initialize + initialized, then nothing), at the default cap POOLDRIFT_MCP_MAX_SESSIONS=1000\n"
+        "   and POOLDRIFT_MCP_SESSION_IDLE=300 s; then 50 more initializes, and tools/list on 20 open ones"
+    )
+    cap_held = over_cap == 50 and refused == 0 and served == 20
+    table(
+        ["sessions", "RSS before", "after", "peak", "KiB/session", "over cap: 503", "open ones served", ""],
+        [
+            [
+                f"{len(opened) + 1:,}",
+                f"{before:.1f}",
+                f"{after:.1f}",
+                f"{peak:.1f}",
+                f"{per_session:.0f}",
+                f"{over_cap}/50",
+                f"{served}/20",
+                f"cap holds: {verdict(cap_held)}",
+            ]
+        ],
+    )
+    held = per_session * IDLE_SESSIONS / 1024
+    print(
+        f"   the most idle sessions can hold: ~{held:.0f} MiB (1,000 of them), each closed after 300 s\n"
+        "   without a request (the SDK's defaults: 10,000 sessions, for 30 minutes)."
+    )
+
+
 def main() -> None:
     versions = f"Python {sys.version.split()[0]}, mcp {_version('mcp')}"
     print(f"{versions}; the emulator and each server run in their own process on 127.0.0.1\n")
@@ -310,6 +410,8 @@ def main() -> None:
             asyncio.run(report_latency(url, proc.pid, bare_url, bare.pid, env))
         with section():
             report_rss(env)
+        with section():
+            report_idle_sessions(env)
 
 
 def _version(name: str) -> str:

@@ -2,22 +2,30 @@
 per minute), coalescing of identical GETs, retries within one deadline, typed errors.
 
 Whether to try again is the error's own call (``PooldriftError.retryable``); ``retry_policy``
-adds the server's ``Retry-After`` advice, in the shape of stamina's ``on=`` hook.
+adds the server's ``Retry-After`` advice, in the shape of stamina's ``on=`` hook, and
+``backoff`` is stamina's formula (exponential, capped, with jitter). The loop that uses them is
+written here rather than with stamina: entering ``stamina.retry_context`` (a tenacity
+``AsyncRetrying`` per call) costs 35–60 µs of CPU even when the first attempt succeeds —
+measured, 15–20 % of a whole call on loopback — for a loop of a dozen lines.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import random
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx2
-import stamina
 
 from . import metrics
-from .budget import open_budget
+from .budget import RequestBudget, open_budget
 from .config import Settings
 from .errors import (
     APIConnectionError,
@@ -31,10 +39,12 @@ from .signing import AKSKAuth, Clock, TokenAuth
 from .transport import AiohttpTransport
 from .version import __version__
 
-__all__ = ["Answer", "Fetcher", "retry_policy"]
+__all__ = ["Answer", "Fetcher", "backoff", "patient_budget", "retry_policy"]
 
 log = logging.getLogger("pooldrift.client")
 
+#: set by ``patient_budget``: calls queue for the request budget instead of failing fast
+_PATIENT: ContextVar[bool] = ContextVar("pooldrift_patient_budget", default=False)
 _MAX_RECENT = 1024
 #: (json, X-Request-Id)
 Answer = tuple[Any, str | None]
@@ -118,34 +128,24 @@ class Fetcher:
         """One GET with limits, retries and one overall deadline."""
         settings = self._settings
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.deadline
+        patient = _PATIENT.get()
         headers = {"X-Project-Id": project} if project else None
-
-        def within_deadline(exc: Exception) -> bool | float:
-            decision = retry_policy(exc)
-            if decision is not True and decision is not False and loop.time() + decision >= deadline:
-                return False  # waiting as advised would outlive the deadline: say so now
-            if decision is not False:
-                metrics.UPSTREAM_RETRIES.labels(getattr(exc, "outcome", "error")).inc()
-            return decision
-
         last: PooldriftError | None = None
         try:
-            async with asyncio.timeout_at(deadline):
-                async for attempt in stamina.retry_context(
-                    on=within_deadline,
-                    attempts=settings.max_attempts,
-                    timeout=settings.deadline,
-                    wait_initial=settings.backoff_initial,
-                    wait_max=settings.backoff_max,
-                    wait_jitter=settings.backoff_initial,
-                ):
-                    with attempt:
-                        try:
-                            return await self._attempt(url, params, headers, deadline)
-                        except PooldriftError as exc:
-                            last = exc
+            async with asyncio.timeout_at(loop.time() + settings.deadline) as timer:
+                for attempt in range(1, settings.max_attempts + 1):
+                    try:
+                        return await self._attempt(url, params, headers, timer, patient=patient)
+                    except PooldriftError as exc:
+                        last = exc
+                        decision = retry_policy(exc)
+                        if decision is False or attempt == settings.max_attempts:
                             raise
+                        wait = backoff(decision, attempt, settings)
+                        if loop.time() + wait >= (timer.when() or math.inf):
+                            raise  # waiting would outlive the deadline: say so now, advice kept
+                        metrics.UPSTREAM_RETRIES.labels(exc.outcome).inc()
+                        await asyncio.sleep(wait)
         except TimeoutError:
             # the deadline cut an attempt or a wait short: the last answer says more than "timeout"
             if last is not None:
@@ -153,20 +153,52 @@ class Fetcher:
             raise APITimeoutError(
                 f"no answer within the {settings.deadline:g} s deadline from {_host(url)}"
             ) from None
-        raise AssertionError("unreachable")  # pragma: no cover - stamina re-raises the last failure
+        raise AssertionError("unreachable")  # pragma: no cover - the last attempt raises or returns
+
+    async def _spend_budget(self, budget: RequestBudget, deadline: float) -> None:
+        waited = time.perf_counter()
+        try:
+            await budget.acquire(deadline)
+        except BudgetExhaustedError:
+            metrics.BUDGET_EXHAUSTED.inc()
+            raise
+        metrics.BUDGET_WAIT_SECONDS.observe(time.perf_counter() - waited)
+
+    async def _admit(self, timer: asyncio.Timeout, *, patient: bool) -> None:
+        """Take an in-flight slot, then a slot of the request budget just before sending (so the
+        budget counts requests when the gateway does, not while they queue for a connection).
+
+        An interactive call that would wait past its deadline is told at once. A patient one (a
+        scan of many pools) queues, and its deadline stands still meanwhile: the in-flight bound
+        and the budget set a scan's pace, they are not its failures."""
+        loop = asyncio.get_running_loop()
+        deadline = timer.when() or math.inf
+        paused = loop.time()
+        if patient:
+            timer.reschedule(None)
+        try:
+            await self._in_flight.acquire()
+            try:
+                if self._budget is not None:
+                    await self._spend_budget(self._budget, math.inf if patient else deadline)
+            except BaseException:
+                self._in_flight.release()
+                raise
+        finally:
+            if patient:
+                timer.reschedule(deadline + (loop.time() - paused))
 
     async def _attempt(
-        self, url: str, params: dict[str, str] | None, headers: dict[str, str] | None, deadline: float
+        self,
+        url: str,
+        params: dict[str, str] | None,
+        headers: dict[str, str] | None,
+        timer: asyncio.Timeout,
+        *,
+        patient: bool = False,
     ) -> tuple[Any, str | None]:
-        if self._budget is not None:
-            waited = time.perf_counter()
-            try:
-                await self._budget.acquire(deadline)
-            except BudgetExhaustedError:
-                metrics.BUDGET_EXHAUSTED.inc()
-                raise
-            metrics.BUDGET_WAIT_SECONDS.observe(time.perf_counter() - waited)
-        async with self._in_flight:
+        await self._admit(timer, patient=patient)
+        try:
             metrics.UPSTREAM_IN_FLIGHT.inc()
             started = time.perf_counter()
             status = "unreachable"
@@ -190,6 +222,8 @@ class Fetcher:
                 metrics.UPSTREAM_IN_FLIGHT.dec()
                 metrics.UPSTREAM_SECONDS.observe(elapsed)
                 metrics.UPSTREAM_REQUESTS.labels(status).inc()
+        finally:
+            self._in_flight.release()
         request_id = response.headers.get("X-Request-Id")
         if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
             log.debug(
@@ -214,6 +248,17 @@ class Fetcher:
             ) from None
 
 
+@contextmanager
+def patient_budget() -> Iterator[None]:
+    """Within this block (and the tasks it starts) calls wait for the request budget as long as
+    it takes, instead of failing with ``BudgetExhaustedError``: for scans of many pools."""
+    token = _PATIENT.set(True)
+    try:
+        yield
+    finally:
+        _PATIENT.reset(token)
+
+
 def retry_policy(exc: Exception) -> bool | float:
     """stamina's ``on=`` hook: False to give up, True to back off and retry, or the seconds the
     server asked us to wait (``Retry-After``) before retrying."""
@@ -221,6 +266,17 @@ def retry_policy(exc: Exception) -> bool | float:
         return False
     advice: float | None = getattr(exc, "retry_after", None)
     return advice if advice is not None else True
+
+
+def backoff(decision: bool | float, attempt: int, settings: Settings) -> float:
+    """Seconds to wait after failed attempt number ``attempt``: the server's advice when it gave
+    one, else stamina's formula — initial × 2^(attempt−1) plus up to ``backoff_initial`` of
+    jitter, at most ``backoff_max``."""
+    if decision is not True:
+        return float(decision)
+    exponential: float = settings.backoff_initial * 2.0 ** (attempt - 1)
+    jitter = random.uniform(0, settings.backoff_initial)  # noqa: S311 - spreading retries, not security
+    return min(settings.backoff_max, exponential + jitter)
 
 
 def _auth(settings: Settings, clock: Clock | None) -> httpx2.Auth:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from .client import WorkspaceClient, gather_all
 from .errors import InvalidInputError, PooldriftError
+from .fetch import patient_budget
 from .kinds import InconsistentType
 from .listing import parse_kind
 from .models import DriftReport, PoolDesktops
@@ -178,8 +179,10 @@ async def scan_fleet(
     if name is not None:
         name = validate_pool_name(name.strip())
     tracker = _Tracker(progress)
-    targets = await _targets(client, wanted, project_id, all_projects)
-    outcomes = await asyncio.gather(*(_scan_project(view, label, name, tracker) for view, label in targets))
+    with patient_budget():  # many calls: they wait their turn for the request budget
+        targets = await _targets(client, wanted, project_id, all_projects)
+        scans = (_scan_project(view, label, name, tracker) for view, label in targets)
+        outcomes = await asyncio.gather(*scans)
     pools = sorted((p for found, _ in outcomes for p in found), key=PoolDrift.rank)
     failures = [f for _, failed in outcomes for f in failed]
     failures.sort(key=_failure_order)

@@ -20,6 +20,7 @@ __all__ = [
     "UPSTREAM_RETRIES",
     "UPSTREAM_SECONDS",
     "UPSTREAM_THROTTLED",
+    "UPSTREAM_UP",
     "record_call",
     "render",
 ]
@@ -60,6 +61,10 @@ UPSTREAM_THROTTLED = Counter(
 UPSTREAM_IN_FLIGHT = Gauge(
     "pooldrift_upstream_in_flight",
     "Upstream HTTP requests under way now (bounded by POOLDRIFT_MAX_IN_FLIGHT).",
+)
+UPSTREAM_UP = Gauge(
+    "pooldrift_upstream_up",
+    "1 when the last check of the Workspace API (a one-pool listing) was answered, 0 when it failed.",
 )
 BUDGET_WAIT_SECONDS = Histogram(
     "pooldrift_budget_wait_seconds",

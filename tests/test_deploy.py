@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from pooldrift_mcp.auth import HttpConfig
+from pooldrift_mcp.settings import ServerSettings
 
 from pooldrift.config import Settings
 from tests.deploy_checks import (
@@ -58,7 +58,8 @@ def test_configmap_values_are_accepted_and_agree_with_the_pod_and_ingress() -> N
     fields = aliases(Settings)
     settings = Settings.model_validate({k: v for k, v in config.items() if k in fields})
     assert settings.region == config["POOLDRIFT_REGION"]
-    http = HttpConfig.from_env({**config, "POOLDRIFT_MCP_TOKEN": "0" * 64})
+    http = ServerSettings.model_validate({**config, "POOLDRIFT_MCP_TOKEN": "0" * 64})
+    http.check()
     pod = named(docs, "Deployment", "pooldrift")["spec"]["template"]
     assert http.port in {p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
     assert str(http.port) == pod["metadata"]["annotations"]["prometheus.io/port"]

@@ -1,7 +1,8 @@
-"""``pooldrift-server``: one Starlette app — MCP Streamable HTTP at /mcp, Slack beside it, probes.
+"""``pooldrift-server``: one Starlette app — MCP Streamable HTTP at /mcp, Slack beside it when
+the Slack package is installed and configured, /healthz, /readyz and /metrics — and its command.
 
-One WorkspaceClient per process, opened in the app's lifespan and shared by the MCP tools
-and the Slack routes; /healthz, /readyz and /metrics for the platform.
+One WorkspaceClient per process, opened in the app's lifespan and shared by the MCP tools and
+the Slack routes; on the way down, Slack's answers in flight get what is left of the grace.
 """
 
 from __future__ import annotations
@@ -9,198 +10,160 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
-import socket
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
-import uvicorn
 from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 
-from pooldrift import __version__
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings
-from pooldrift.errors import ConfigurationError, PooldriftError
+from pooldrift.errors import ConfigurationError
+from pooldrift.logs import configure_logging
+from pooldrift.version import __version__
 
-from . import metrics
-from .auth import HttpConfig, StaticTokenVerifier
+from .auth import StaticTokenVerifier, transport_security
+from .probes import UpstreamHealth, probe_routes
 from .runtime import Runtime
-from .stdio import configure_logging
+from .serving import Drain, serve
+from .settings import ServerSettings, load_server_settings
 from .tools import build_server
 
-#: /readyz asks the API at most this often (probes must not eat the request budget)
-READY_CACHE_SECONDS = 15.0
-READY_TIMEOUT_SECONDS = 5.0
+__all__ = ["SlackMount", "create_app", "main", "slack_from_environment"]
+
+DESCRIPTION = """\
+Serve MCP Streamable HTTP at /mcp, Slack at /slack/events (when pooldrift-slack is installed
+and SLACK_SIGNING_SECRET is set), and /healthz, /readyz, /metrics.
+
+Configuration comes from the environment (or secret files in POOLDRIFT_SECRETS_DIR):
+POOLDRIFT_HOST, POOLDRIFT_PORT, POOLDRIFT_MCP_TOKEN, POOLDRIFT_MCP_ALLOWED_HOSTS,
+POOLDRIFT_MCP_MAX_SESSIONS, POOLDRIFT_MCP_SESSION_IDLE, POOLDRIFT_SHUTDOWN_GRACE,
+POOLDRIFT_METRICS_TOKEN, and the client's HUAWEICLOUD_SDK_AK/SK, POOLDRIFT_REGION, ...
+Exit status 2 when the configuration is refused.
+"""
+
+
+class SlackMount(Protocol):
+    """What the Slack package mounts (``pooldrift_slack.http.SlackEndpoint``)."""
+
+    @property
+    def routes(self) -> list[BaseRoute]: ...
+
+    async def aclose(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for answers in flight, then close what it holds."""
+        ...
+
+
+#: makes the Slack mount from a function returning the shared client
+SlackFactory = Callable[[Callable[[], WorkspaceClient]], SlackMount | None]
 
 
 @dataclass
 class _State:
     runtime: Runtime | None = None
-    ready_at: float = field(default=-1e9)
-    ready_error: str | None = None
 
 
 def create_app(
-    config: HttpConfig | None = None,
-    settings: Settings | None = None,
+    settings: ServerSettings | None = None,
+    client_settings: Settings | None = None,
     *,
-    slack_routes: Callable[[Callable[[], WorkspaceClient]], Sequence[BaseRoute]] | None = None,
+    slack: SlackFactory | None = None,
+    drain: Drain | None = None,
 ) -> Starlette:
-    """The whole HTTP service. ``slack_routes`` (default ``pooldrift_slack.http.slack_routes``) gets a
-    function returning the shared client, and returns the Slack route(s) to mount."""
-    config = config or HttpConfig()
-    config.check()
+    """The whole HTTP service. ``slack`` (default: ``slack_from_environment``) gets a function
+    returning the shared client and returns the Slack mount, or None for no Slack."""
+    settings = settings or load_server_settings()
+    settings.check()
+    drain = drain or Drain(settings.shutdown_grace)
     state = _State()
-    closers: list[Callable[[], Awaitable[None]]] = []
 
     def current() -> Runtime:
         if state.runtime is None:
             raise RuntimeError("pooldrift-server is not running")
         return state.runtime
 
-    verifier = StaticTokenVerifier(config.tokens) if config.tokens else None
+    verifier = StaticTokenVerifier(settings.tokens) if settings.tokens else None
     # static bearer tokens: no authorization server, so no protected-resource metadata either
-    auth = AuthSettings(issuer_url=AnyHttpUrl(config.url), resource_server_url=None) if verifier else None
+    auth = AuthSettings(issuer_url=AnyHttpUrl(settings.url), resource_server_url=None) if verifier else None
     mcp = build_server(shared=current, token_verifier=verifier, auth=auth)
     mcp_app = mcp.streamable_http_app(
         streamable_http_path="/mcp",
         json_response=True,  # one request, one answer: the tools send no progress or notifications
-        transport_security=config.transport_security(),
-        host=config.host,
+        transport_security=transport_security(settings),
+        host=settings.host,
+        # each idle session holds ~42 KiB (bench_mcp.py, section 5): bound how many, and for how long
+        max_sessions=settings.max_sessions,
+        session_idle_timeout=settings.session_idle,
     )
+    endpoint = (slack or slack_from_environment)(lambda: current().require_client())
+    health = UpstreamHealth()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with Runtime.open(settings) as runtime:
+        async with Runtime.open(client_settings) as runtime:
             state.runtime = runtime
             try:
                 async with mcp.session_manager.run():
                     yield
             finally:
+                # before the client closes: Slack's answers in flight still need it
+                if endpoint is not None:
+                    await endpoint.aclose(drain.left())
+                await health.aclose()
                 state.runtime = None
-                for close in closers:
-                    await close()
-
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        runtime = state.runtime
-        client = runtime.connect() if runtime else None
-        if runtime is None or client is None:
-            reason = runtime.config_error.message if runtime and runtime.config_error else "starting"
-            return JSONResponse({"ready": False, "reason": reason}, status_code=503)
-        if time.monotonic() - state.ready_at > READY_CACHE_SECONDS:
-            state.ready_error = await _probe(client)
-            state.ready_at = time.monotonic()
-        if state.ready_error is not None:
-            return JSONResponse({"ready": False, "reason": state.ready_error}, status_code=503)
-        return JSONResponse({"ready": True})
-
-    async def metrics_endpoint(_: Request) -> Response:
-        text = state.runtime.metrics.render() if state.runtime else ""
-        return PlainTextResponse(text, media_type=metrics.CONTENT_TYPE)
 
     routes: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-        *_slack(slack_routes, lambda: current().require_client(), closers),
+        *probe_routes(lambda: state.runtime, health, metrics_token=settings.metrics_token),
+        *(endpoint.routes if endpoint is not None else []),
         Mount("", app=mcp_app),  # last: /mcp with its bearer-token middleware
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def _slack(
-    slack_routes: Callable[[Callable[[], WorkspaceClient]], Sequence[BaseRoute]] | None,
-    get_client: Callable[[], WorkspaceClient],
-    closers: list[Callable[[], Awaitable[None]]],
-) -> list[BaseRoute]:
-    """``POST /slack/events`` beside /mcp when SLACK_SIGNING_SECRET is set (pooldrift_slack.http decides)."""
-    if slack_routes is None:
-        if not os.environ.get("SLACK_SIGNING_SECRET"):
-            return []  # without importing pooldrift_slack.http: Bolt and slack_sdk cost ~20 MB of RSS
-        from pooldrift_slack.http import slack_routes as routes_for
-        from pooldrift_slack.retries import open_seen_store
-        from pooldrift_slack.settings import load_slack_settings, secret
-
-        slack_settings = load_slack_settings()
-        seen = open_seen_store(secret(slack_settings.redis_url))  # Redis when configured
-        closers.append(seen.aclose)
-        return routes_for(get_client, settings=slack_settings, seen=seen)
-    return list(slack_routes(get_client))
-
-
-async def _probe(client: WorkspaceClient) -> str | None:
-    """None when the API answers a one-pool listing, else why not (safe to show)."""
+def slack_from_environment(get_client: Callable[[], WorkspaceClient]) -> SlackMount | None:
+    """The Slack endpoint when the Slack package is installed and its settings enable it."""
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            await client.list_pools(max_items=1)
-    except TimeoutError:
-        return f"the Workspace API did not answer within {READY_TIMEOUT_SECONDS:g} s"
-    except PooldriftError as exc:
-        return exc.message
-    return None
+        # optional: pooldrift-mcp installed without the [slack] extra serves no Slack
+        from pooldrift_slack.settings import load_slack_settings
+    except ImportError:
+        return None
+    slack_settings = load_slack_settings()
+    if slack_settings.signing_secret is None:
+        return None
+    # deferred: Bolt and slack_sdk add ~17 MiB of RSS (pooldrift-server at start: 72 → 88 MiB)
+    # and ~0.6 s of start-up, paid only by deployments that enable Slack
+    from pooldrift_slack.http import slack_endpoint
+
+    return slack_endpoint(get_client, settings=slack_settings)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, announcing on stdout once its socket accepts connections (tests and scripts
-    wait for that line; with port 0 it carries the port picked)."""
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started:
-            port = self.servers[0].sockets[0].getsockname()[1]
-            url = HttpConfig(host=self.config.host, port=port).url
-            sys.stdout.write(f"pooldrift-server listening on {url} (MCP at {url}/mcp)\n")
-            sys.stdout.flush()
-
-
-async def serve(app: Starlette, config: HttpConfig) -> int:
-    """Serve until SIGINT/SIGTERM; the exit status for ``main``."""
-    server = _Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="pooldrift-server", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    try:
-        await server.serve()
-    except SystemExit as exc:  # uvicorn exits this way when it cannot bind
-        return int(exc.code or 1)
-    return 0 if server.started else 1
+    cli.add_argument("-V", "--version", action="version", version=f"pooldrift-server {__version__}")
+    return cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="pooldrift-server",
-        description="MCP Streamable HTTP at /mcp, the Slack bot at /slack/events (when "
-        "SLACK_SIGNING_SECRET is set), /healthz, /readyz and /metrics.",
-        epilog="Configuration comes from the environment: POOLDRIFT_HOST and POOLDRIFT_PORT "
-        "(default 127.0.0.1:8080), POOLDRIFT_MCP_TOKEN, POOLDRIFT_MCP_ALLOWED_HOSTS and the "
-        "client's variables (see docs/mcp.md).",
-    )
-    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
-    parser.parse_args(argv)  # --help and --version answer here, before anything is read or bound
-    configure_logging()
+    parser().parse_args(argv)
     try:
-        config = HttpConfig.from_env()
-        app = create_app(config)
+        configure_logging()
+        settings = load_server_settings()
+        drain = Drain(settings.shutdown_grace)
+        app = create_app(settings, drain=drain)
     except ConfigurationError as exc:
         sys.stderr.write(f"pooldrift-server: {exc.message}\n")
         return 2
     # what start-up built (modules, schemas, Bolt) lives as long as the process: keep full
     # collections from walking it mid-burst (a ~70 ms stall every request waits out)
     gc.freeze()
-    try:
-        return asyncio.run(serve(app, config))
-    except KeyboardInterrupt:
-        return 130
+    return asyncio.run(serve(app, settings, drain))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pooldrift.validation import shown
 
-if TYPE_CHECKING:  # imported when used: pooldrift-mcp answers tools/list without them
+if TYPE_CHECKING:  # types only: both are imported at the first tool call, off the stdio start-up path
     from pooldrift.client import DesktopPools
     from pooldrift.models import DriftReport
 
@@ -75,6 +75,8 @@ class PoolInconsistency(_Output):
 
     @classmethod
     def from_report(cls, report: DriftReport) -> PoolInconsistency:
+        # deferred: building pooldrift.models' classes takes ~18 ms, ~3 % of the stdio cold start
+        # (bench_mcp.py, section 1); the first check imports them with the client anyway
         from pooldrift.models import InconsistentType
 
         return cls(

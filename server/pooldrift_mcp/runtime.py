@@ -1,7 +1,8 @@
-"""What lives for the whole server process: the one ``WorkspaceClient`` and the metrics.
+"""What lives for the whole server process: the one ``WorkspaceClient`` the tools share.
 
 ``Runtime.open`` is the lifespan of both transports; tool calls go through ``Runtime.call``,
-which picks the per-call client view, times the call and turns pooldrift errors into ToolErrors.
+which picks the per-call client view, records the call's outcome and turns every failure into
+one worded ToolError.
 """
 
 from __future__ import annotations
@@ -14,21 +15,20 @@ from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from pooldrift.config import Settings
 from pooldrift.errors import ConfigurationError, PooldriftError
 from pooldrift.validation import validate_project_id, validate_region
 
-from .errors import STATISTICS_PERMISSION, describe, outcome
-from .metrics import Metrics
+from .wording import STATISTICS_PERMISSION, new_reference, unexpected, word
 
 if TYPE_CHECKING:
     from pooldrift.client import WorkspaceClient
-    from pooldrift.config import Settings
 
 log = logging.getLogger("pooldrift.server")
 
 
 class Runtime:
-    """The server's shared state: one client (made once, closed with the runtime) and metrics.
+    """The server's shared state: one client, made once and closed with the runtime.
 
     A configuration problem does not stop the server: the client is then None and every tool
     answers with what to set, which an assistant can show its user.
@@ -38,7 +38,6 @@ class Runtime:
         self._settings = settings
         self._client: WorkspaceClient | None = None
         self.config_error: ConfigurationError | None = None
-        self.metrics = Metrics()
 
     @classmethod
     @asynccontextmanager
@@ -58,6 +57,8 @@ class Runtime:
     def connect(self) -> WorkspaceClient | None:
         """The client, made on first use (synchronously: concurrent first calls cannot race)."""
         if self._client is None and self.config_error is None:
+            # deferred: the client's modules add 15-20 % to the stdio cold start (bench_mcp.py,
+            # section 1, with and without them), and stdio needs them only at the first call
             from pooldrift.client import WorkspaceClient
 
             try:
@@ -84,19 +85,34 @@ class Runtime:
             return client
         return client.with_options(region=region, project_id=project_id)
 
+    @staticmethod
     @asynccontextmanager
-    async def call(self, tool: str, *, doing: str, needs: str = STATISTICS_PERMISSION) -> AsyncIterator[None]:
-        """Time one tool call and translate its pooldrift error (if any) into a ToolError."""
+    async def call(tool: str, *, doing: str, needs: str = STATISTICS_PERMISSION) -> AsyncIterator[None]:
+        """Record one tool call and make whatever fails inside it one worded ToolError."""
         started = time.perf_counter()
+        outcome = "cancelled"  # unless the body ends one of the ways below
         try:
             yield
+            outcome = "ok"
         except PooldriftError as exc:
-            label = outcome(exc)
-            self.metrics.record(tool, label, time.perf_counter() - started)
+            outcome = exc.outcome
             # the SDK logs the ToolError text at INFO; this adds the outcome label
-            log.debug("%s failed (%s): %s", tool, label, exc.message)
-            raise ToolError(describe(exc, doing=doing, needs=needs)) from None
+            log.debug("%s failed (%s): %s", tool, outcome, exc.message)
+            raise ToolError(word(exc, doing=doing, needs=needs)) from None
         except Exception:
-            self.metrics.record(tool, "crash", time.perf_counter() - started)
-            raise
-        self.metrics.record(tool, "ok", time.perf_counter() - started)
+            # a bug: the traceback stays in this log, the model gets words and the reference
+            outcome = "internal_error"
+            reference = new_reference()
+            log.exception("%s failed unexpectedly (reference %s)", tool, reference)
+            raise ToolError(unexpected(doing, reference)) from None
+        finally:
+            record(tool, outcome, time.perf_counter() - started)
+
+
+def record(tool: str, outcome: str, seconds: float) -> None:
+    """Count one answered tool call in ``pooldrift_calls{front="mcp"}``."""
+    # deferred: prometheus-client takes ~14 ms, ~3 % of the stdio cold start (bench_mcp.py,
+    # section 1), and stdio serves no /metrics; pooldrift.client imports it at the first call
+    from pooldrift.metrics import record_call
+
+    record_call("mcp", tool, outcome, seconds)

@@ -1,50 +1,45 @@
 """``pooldrift-mcp``: the MCP server over stdio, as Claude Desktop or ``uvx pooldrift-mcp`` run it.
 
-stdout carries only the protocol; every log line goes to stderr. Imports stay lean: this
-starts once per assistant session, and nothing of the HTTP app or Slack is needed here.
+stdout carries only the protocol; every log line goes to stderr. Nothing of the HTTP app or
+Slack is imported here, and the Workspace client is made on the first tool call.
 """
 
 from __future__ import annotations
 
-import logging
-import os
+import argparse
 import sys
+from collections.abc import Sequence
 
-USAGE = """usage: pooldrift-mcp
+from pooldrift.errors import ConfigurationError
+from pooldrift.logs import configure_logging
+from pooldrift.version import __version__
 
+from .tools import build_server
+
+DESCRIPTION = """\
 Serve the pooldrift MCP tools (pool_inconsistency, list_desktop_pools) over stdio.
-Configuration comes from the environment: HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK,
-optionally HUAWEICLOUD_SDK_PROJECT_ID, POOLDRIFT_REGION, POOLDRIFT_ENDPOINT.
+
+Configuration comes from the environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (or
+secret files in POOLDRIFT_SECRETS_DIR), optionally HUAWEICLOUD_SDK_PROJECT_ID,
+POOLDRIFT_REGION, POOLDRIFT_ENDPOINT and POOLDRIFT_LOG_LEVEL (logs go to stderr).
 """
 
 
-def configure_logging() -> None:
-    level = os.environ.get("POOLDRIFT_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="pooldrift-mcp", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    # one INFO line per upstream request is noise; pooldrift.client logs them at DEBUG
-    logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLogger().level))
+    cli.add_argument("-V", "--version", action="version", version=f"pooldrift-mcp {__version__}")
+    return cli
 
 
-def main() -> int:
-    args = sys.argv[1:]
-    if args:
-        from pooldrift import __version__
-
-        if args[0] in ("-V", "--version"):
-            sys.stdout.write(f"pooldrift-mcp {__version__}\n")
-            return 0
-        if args[0] in ("-h", "--help"):
-            sys.stdout.write(USAGE)
-            return 0
-        sys.stderr.write(USAGE)
+def main(argv: Sequence[str] | None = None) -> int:
+    parser().parse_args(argv)
+    try:
+        configure_logging()
+    except ConfigurationError as exc:
+        sys.stderr.write(f"pooldrift-mcp: {exc.message}\n")
         return 2
-    configure_logging()
-    from .tools import build_server
-
     try:
         build_server().run("stdio")
     except KeyboardInterrupt:

@@ -1,33 +1,34 @@
 """The MCP tools: ``pool_inconsistency`` and ``list_desktop_pools``, and the server that holds them.
 
 Each tool is thin: validate, one client call, wrap the result model. API code lives in
-``pooldrift.client``; error wording in ``pooldrift_mcp.errors``.
+``pooldrift.client``; error wording in ``pooldrift_mcp.wording``.
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, cast
 
 from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import ConfigDict, Field, ValidationError
 
-from pooldrift import __version__
+from pooldrift.config import Settings
 from pooldrift.validation import shown, validate_pool_ref
+from pooldrift.version import __version__
 
-from .errors import LIST_PERMISSION
 from .models import MAX_POOLS_LISTED, PoolInconsistency, PoolListing, compact
-from .runtime import Runtime
-
-if TYPE_CHECKING:
-    from pooldrift.config import Settings
+from .runtime import Runtime, record
+from .wording import LIST_PERMISSION, invalid_arguments
 
 INSTRUCTIONS = (
     "pooldrift tells whether Huawei Cloud Workspace desktop pools have drifted from their "
@@ -65,12 +66,11 @@ async def pool_inconsistency(
     drifted desktops by rebuilding them with the pool's image or changing their package in the
     Workspace console.
     """
-    runtime = ctx.request_context.lifespan_context
-    async with runtime.call("pool_inconsistency", doing=f"checking pool {shown(pool)}"):
+    async with Runtime.call("pool_inconsistency", doing=f"checking pool {shown(pool)}"):
+        runtime = ctx.request_context.lifespan_context
         ref = validate_pool_ref(pool)
         client = runtime.client_for(region=region, project_id=project_id)
-        report = await client.check(ref)
-    return PoolInconsistency.from_report(report)
+        return PoolInconsistency.from_report(await client.check(ref))
 
 
 async def list_desktop_pools(
@@ -92,14 +92,14 @@ async def list_desktop_pools(
     found no such pool), then pass its id to pool_inconsistency. Capped at `limit`; when
     `more_available` is true, narrow with `name`.
     """
-    runtime = ctx.request_context.lifespan_context
-    async with runtime.call("list_desktop_pools", doing="listing desktop pools", needs=LIST_PERMISSION):
+    async with Runtime.call("list_desktop_pools", doing="listing desktop pools", needs=LIST_PERMISSION):
+        runtime = ctx.request_context.lifespan_context
         if name is not None:
             name = validate_pool_ref(name)
         client = runtime.client_for(region=region, project_id=project_id)
         listing = await client.list_pools(name=name, max_items=limit)
         project = await client.get_project_id()
-    return PoolListing.from_pools(listing, name=name, region=client.region, project_id=project)
+        return PoolListing.from_pools(listing, name=name, region=client.region, project_id=project)
 
 
 def _read_only(title: str) -> ToolAnnotations:
@@ -109,12 +109,38 @@ def _read_only(title: str) -> ToolAnnotations:
     )
 
 
-def _tool(fn: Callable[..., Any], title: str) -> Tool:
-    tool = Tool.from_function(
-        fn, title=title, description=inspect.cleandoc(fn.__doc__ or ""), annotations=_read_only(title)
-    )
-    compact(tool.parameters)  # the SDK's argument model titles every field
-    return tool
+class StrictTool(Tool):
+    """A tool whose arguments are taken as sent: ``true`` or ``"50"`` is not a number here, as
+    pydantic's lax mode would make it. A refused argument comes back as one short worded
+    ToolError naming it (no pydantic text, no URL), counted as ``invalid_input``."""
+
+    @classmethod
+    def of(cls, fn: Callable[..., Any], title: str) -> StrictTool:
+        described = cls.from_function(
+            fn, title=title, description=inspect.cleandoc(fn.__doc__ or ""), annotations=_read_only(title)
+        )
+        tool = cast(StrictTool, described)  # from_function builds ``cls``
+        compact(tool.parameters)  # the SDK's argument model titles every field
+        tool.fn_metadata.arg_model = _strict(tool.fn_metadata.arg_model)
+        return tool
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        started = time.perf_counter()
+        try:
+            return await super().run(arguments, context, convert_result=convert_result)
+        except ToolError as exc:
+            refused = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(refused, ValidationError):
+                raise
+            record(self.name, "invalid_input", time.perf_counter() - started)
+            # the cause stays a ValidationError: the SDK then logs the argument names, not values
+            raise ToolError(invalid_arguments(refused)) from refused
+
+
+def _strict(model: type[ArgModelBase]) -> type[ArgModelBase]:
+    """``model`` validating in pydantic's strict mode (the JSON schema is the same)."""
+    namespace = {"model_config": ConfigDict(strict=True), "__module__": model.__module__}
+    return cast(type[ArgModelBase], type(model.__name__, (model,), namespace))
 
 
 def build_server(
@@ -148,8 +174,8 @@ def build_server(
     return MCPServer(
         "pooldrift",
         tools=[
-            _tool(pool_inconsistency, "Desktop pool drift"),
-            _tool(list_desktop_pools, "List desktop pools"),
+            StrictTool.of(pool_inconsistency, "Desktop pool drift"),
+            StrictTool.of(list_desktop_pools, "List desktop pools"),
         ],
         title="pooldrift",
         version=__version__,

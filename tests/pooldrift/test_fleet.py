@@ -3,8 +3,11 @@ rest, progress, filters refused before any request, and expected against actual 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from pooldrift import errors
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, load_settings
 from pooldrift.emulator import EmulatorServer
@@ -206,3 +209,20 @@ async def test_drill_down_reads_null_disks_as_none_and_absent_values_as_unknown(
     assert _baseline(DesktopPool.model_validate({"id": "x"})) == Baseline(
         product_id=None, image_id=None, data_disk_count=None, total_disk_gb=None
     )
+
+
+async def test_a_scan_queues_for_connections_without_its_calls_timing_out(
+    emulator: EmulatorServer, emulator_env: dict[str, str]
+) -> None:
+    """Two connections, 12 pools at 0.2 s each: the later calls wait ~1 s for a connection,
+    longer than a call's 0.8 s deadline. A scan's calls queue with their deadline paused."""
+    emulator.faults.update(latency=0.2, paths="inconsistent-statics")
+    settings = load_settings(max_in_flight=2, deadline=0.8, read_timeout=0.5, max_attempts=1)
+    async with WorkspaceClient(settings) as client:
+        found = await scan_fleet(client)
+        assert found.failures == [] and len(found.pools) == len(emulator.data.pools)
+        # the same calls made one by one outside a scan keep their own deadline
+        pools = [p.id for p in emulator.data.pools]
+        calls = (client.inconsistent_statics(p) for p in pools)
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    assert any(isinstance(r, errors.APITimeoutError) for r in results)

@@ -1,10 +1,9 @@
 """``pooldrift-server`` as a real subprocess on loopback: MCP over Streamable HTTP, auth, Host checks,
-probes, and the refusals at start-up."""
+strict arguments, probes and metrics, and the refusals at start-up."""
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,22 +14,28 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from prometheus_client.parser import text_string_to_metric_families
 
 from pooldrift.emulator import EmulatorServer
+from pooldrift.version import __version__
 from tests.helpers import LineReader, process_env, start_process
 from tests.server.support import check_drift, check_listing, expected_drift, stop_and_close
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-server"))
 TOKEN = "first-token-0123456789abcdef"
 ROTATED = "second-token-0123456789abcdef"
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def server_env(emulator: EmulatorServer, **extra: str) -> dict[str, str]:
     """Built by hand, not from the fixture: a module fixture runs before the clean-env one."""
-    return process_env(
-        emulator, **{"POOLDRIFT_PORT": "0", "POOLDRIFT_MCP_TOKEN": f"{TOKEN},{ROTATED}", **extra}
-    )
+    base = {
+        "POOLDRIFT_PORT": "0",
+        "POOLDRIFT_MCP_TOKEN": f"{TOKEN},{ROTATED}",
+        "POOLDRIFT_METRICS_TOKEN": METRICS_TOKEN,
+    }
+    return process_env(emulator, **{**base, **extra})
 
 
 class Running:
@@ -154,16 +159,23 @@ async def test_dns_rebinding_is_refused(server: Running, headers: dict[str, str]
     assert response.status_code == status
 
 
-def metric(text: str, tool: str, outcome: str) -> int:
-    found = re.search(rf'pooldrift_tool_calls_total{{tool="{tool}",outcome="{outcome}"}} (\d+)', text)
-    return int(found.group(1)) if found else 0
+def calls(text: str, tool: str, outcome: str) -> float:
+    """``pooldrift_calls_total`` of the MCP front for ``tool`` and ``outcome`` in a /metrics answer."""
+    wanted = {"front": "mcp", "operation": tool, "outcome": outcome}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "pooldrift_calls_total" and sample.labels == wanted:
+                return sample.value
+    return 0.0
 
 
 async def test_probes_and_metrics(server: Running, emulator: EmulatorServer) -> None:
+    scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     async with httpx2.AsyncClient(base_url=server.url, timeout=10) as http:
         health = await http.get("/healthz")
         ready = await http.get("/readyz")
-        before = (await http.get("/metrics")).text
+        refused = [await http.get("/metrics"), await http.get("/metrics", headers={"Authorization": TOKEN})]
+        before = (await http.get("/metrics", headers=scrape)).text
         async with (
             authed() as mcp_http,
             Client(streamable_http_client(server.mcp, http_client=mcp_http)) as client,
@@ -171,20 +183,39 @@ async def test_probes_and_metrics(server: Running, emulator: EmulatorServer) -> 
             await client.call_tool("pool_inconsistency", {"pool": "hr-win10"})
             await client.call_tool("pool_inconsistency", {"pool": "no-such-pool"})
             await client.call_tool("list_desktop_pools", {})
-        after = await http.get("/metrics")
+            await client.call_tool("list_desktop_pools", {"limit": True})
+        after = await http.get("/metrics", headers=scrape)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
-    assert ready.status_code == 200 and ready.json() == {"ready": True}
+    assert ready.status_code == 200 and ready.json()["ready"] is True and "upstream" in ready.json()
+    assert [r.status_code for r in refused] == [401, 401] and METRICS_TOKEN not in refused[0].text
     assert after.headers["content-type"].startswith("text/plain")
-    assert metric(after.text, "pool_inconsistency", "ok") == metric(before, "pool_inconsistency", "ok") + 1
-    assert (
-        metric(after.text, "pool_inconsistency", "pool_not_found")
-        == metric(before, "pool_inconsistency", "pool_not_found") + 1
-    )
-    assert metric(after.text, "list_desktop_pools", "ok") == metric(before, "list_desktop_pools", "ok") + 1
-    assert (
-        "pooldrift_tool_call_seconds_sum" in after.text
-        and "# TYPE pooldrift_tool_calls_total counter" in after.text
-    )
+    for tool, outcome in [
+        ("pool_inconsistency", "ok"),
+        ("pool_inconsistency", "pool_not_found"),
+        ("list_desktop_pools", "ok"),
+        ("list_desktop_pools", "invalid_input"),
+    ]:
+        assert calls(after.text, tool, outcome) == calls(before, tool, outcome) + 1, (tool, outcome)
+    for family in ("pooldrift_call_duration_seconds_bucket", "pooldrift_upstream_requests_total",
+                   "process_resident_memory_bytes", "pooldrift_upstream_up"):  # fmt: skip
+        assert family in after.text, family
+
+
+@pytest.mark.parametrize(
+    ("arguments", "argument"),
+    [({"pool": "hr-win10", "limit": True}, "limit"), ({"limit": "50"}, "limit"), ({"name": 7}, "name")],
+)
+async def test_argument_types_are_strict(
+    server: Running, emulator: EmulatorServer, arguments: dict[str, Any], argument: str
+) -> None:
+    arguments.pop("pool", None)
+    async with authed() as http, Client(streamable_http_client(server.mcp, http_client=http)) as client:
+        emulator.requests.clear()
+        result = await client.call_tool("list_desktop_pools", arguments)
+    text = "".join(getattr(block, "text", "") for block in result.content)
+    assert result.is_error and text.startswith(f"Invalid argument `{argument}`: "), text
+    assert "pydantic" not in text and "https://" not in text
+    assert len(emulator.requests) == 0
 
 
 async def test_unconfigured_server_starts_and_says_what_to_set(emulator: EmulatorServer) -> None:
@@ -212,8 +243,14 @@ async def test_unconfigured_server_starts_and_says_what_to_set(emulator: Emulato
     [
         ({"POOLDRIFT_HOST": "0.0.0.0", "POOLDRIFT_MCP_TOKEN": ""}, "without a token"),
         ({"POOLDRIFT_HOST": "192.0.2.10", "POOLDRIFT_MCP_TOKEN": ""}, "without a token"),
+        (
+            {"POOLDRIFT_MCP_ALLOWED_HOSTS": "*", "POOLDRIFT_MCP_TOKEN": ""},
+            "ALLOWED_HOSTS='*' without a token",
+        ),
         ({"POOLDRIFT_MCP_TOKEN": "short"}, "shorter than 16"),
         ({"POOLDRIFT_PORT": "eighty"}, "POOLDRIFT_PORT"),
+        ({"POOLDRIFT_MCP_SESSION_IDLE": "never"}, "POOLDRIFT_MCP_SESSION_IDLE"),
+        ({"POOLDRIFT_LOG_LEVEL": "chatty"}, "POOLDRIFT_LOG_LEVEL"),
     ],
 )
 def test_refuses_to_start_exposed_or_misconfigured(
@@ -222,6 +259,51 @@ def test_refuses_to_start_exposed_or_misconfigured(
     done = subprocess.run(
         [PROGRAM], env=server_env(emulator, **extra), capture_output=True, text=True, timeout=30, check=False
     )
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr
     assert message in done.stderr and "listening" not in done.stdout
-    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr  # one line, no traceback
+
+
+#: pooldrift-server on an install without the redis package (the [redis] extra)
+WITHOUT_REDIS = (
+    "import sys; sys.modules['redis'] = None; from pooldrift_mcp.http import main; sys.exit(main())"
+)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef", "SLACK_BOT_TOKEN": "xoxb-1"}, {}],
+    ids=["slack", "mcp-only"],
+)
+def test_a_redis_url_without_the_redis_package_is_one_clear_line(
+    emulator: EmulatorServer, extra: dict[str, str]
+) -> None:
+    env = server_env(emulator, POOLDRIFT_REDIS_URL="redis://:hunter2@127.0.0.1:1/0", **extra)
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_REDIS],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "pooldrift-server: POOLDRIFT_REDIS_URL is set but the redis package is not installed: "
+        "install it with `pip install 'pooldrift[redis]'`, or unset the variable"
+    ]
+    assert "listening" not in done.stdout
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V", "--help", "-h"])
+def test_version_and_help_start_nothing(flag: str) -> None:
+    # a server started by mistake would serve until the timeout fails the test
+    done = subprocess.run([PROGRAM, flag], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert "listening" not in done.stdout
+    if flag in ("--version", "-V"):
+        assert done.stdout == f"pooldrift-server {__version__}\n"
+    else:
+        assert done.stdout.startswith("usage: pooldrift-server") and "POOLDRIFT_MCP_TOKEN" in done.stdout
+    wrong = subprocess.run([PROGRAM, "--nope"], capture_output=True, text=True, timeout=60, check=False)
+    assert wrong.returncode == 2 and "usage: pooldrift-server" in wrong.stderr

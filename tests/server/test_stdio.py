@@ -12,6 +12,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from pooldrift.emulator import EmulatorServer
+from pooldrift.version import __version__
 from tests.helpers import LineReader, stop_process, subprocess_env
 from tests.server.support import check_drift, check_listing, expected_drift
 
@@ -144,8 +145,25 @@ def test_raw_2024_11_05_handshake_and_pure_stdout(
     assert emulator.secret_key not in session.err.text()
 
 
-def test_version_and_usage() -> None:
-    done = subprocess.run([PROGRAM, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    assert done.returncode == 0 and done.stdout.startswith("pooldrift-mcp ")
-    wrong = subprocess.run([PROGRAM, "--nope"], capture_output=True, text=True, timeout=30, check=False)
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # stdin is closed: a server started by mistake would end at once with status 0 and no output
+    return subprocess.run(
+        [PROGRAM, *args], env=subprocess_env(env), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_version_help_and_usage() -> None:
+    done = run("--version")
+    assert done.returncode == 0 and done.stdout == f"pooldrift-mcp {__version__}\n"
+    helped = run("--help")
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: pooldrift-mcp")
+    assert "HUAWEICLOUD_SDK_AK" in helped.stdout and helped.stderr == ""
+    wrong = run("--nope")
     assert wrong.returncode == 2 and "usage: pooldrift-mcp" in wrong.stderr and wrong.stdout == ""
+
+
+def test_a_bad_log_level_is_one_line_and_status_2() -> None:
+    done = run(env={"POOLDRIFT_LOG_LEVEL": "chatty"})
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "POOLDRIFT_LOG_LEVEL" in done.stderr

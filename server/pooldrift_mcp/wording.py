@@ -1,0 +1,303 @@
+"""The words a model reads when a tool call fails: each pooldrift error class worded with what
+failed, the upstream status, error code and request id when there are any, and the next step.
+
+The errors classify themselves (``exc.outcome``); this module only words them. ``word`` never
+raises: if wording fails, the model still gets one answer with a reference to the server's log.
+Only messages, ids and codes are used: never a credential.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from pooldrift.errors import (
+    STATISTICS_ACTION,
+    AmbiguousPoolError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExhaustedError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    PooldriftError,
+    PoolLookupError,
+    PoolNotFoundError,
+    ProjectLookupError,
+    RateLimitError,
+    ServerError,
+)
+from pooldrift.validation import shown
+
+__all__ = ["LIST_PERMISSION", "STATISTICS_PERMISSION", "invalid_arguments", "unexpected", "word"]
+
+log = logging.getLogger("pooldrift.server")
+
+#: What the seed API needs from IAM (the action is from the vendor's API page).
+STATISTICS_PERMISSION = (
+    f"the IAM action {STATISTICS_ACTION} (and read access to desktop pools, to look pools up by name)"
+)
+LIST_PERMISSION = "read access to Workspace desktop pools"
+#: Argument names the client's validators use, as the tools name them.
+_ARGUMENT = {"pool_id": "pool"}
+_NOTHING_SENT = "Nothing was sent to the API; fix the argument and call again."
+_RETRIED = "pooldrift already retried; retry later, and quote the request id if it persists."
+
+_E = TypeVar("_E", bound=PooldriftError)
+_Wording = Callable[[Any, str, str], str]
+_WORDING: dict[type[PooldriftError], _Wording] = {}
+
+
+def word(exc: PooldriftError, *, doing: str, needs: str = STATISTICS_PERMISSION) -> str:
+    """The ToolError text for ``exc``, raised while ``doing`` (e.g. "checking pool 'x'"); if the
+    wording itself fails, a generic text whose reference id is logged with the traceback."""
+    try:
+        return describe(exc, doing=doing, needs=needs)
+    except Exception:
+        reference = new_reference()
+        log.exception("could not word a %s error (reference %s)", exc.outcome, reference)
+        return unexpected(doing, reference)
+
+
+def describe(exc: PooldriftError, *, doing: str, needs: str = STATISTICS_PERMISSION) -> str:
+    """The words of the most specific class of ``exc`` that has any (may raise: use ``word``)."""
+    for cls in type(exc).__mro__:
+        wording = _WORDING.get(cls)
+        if wording is not None:
+            return wording(exc, doing, needs)
+    raise TypeError(f"not a pooldrift error: {type(exc).__name__}")
+
+
+def unexpected(doing: str, reference: str) -> str:
+    """What the model reads when something other than a pooldrift error went wrong."""
+    return (
+        f"Failed {doing}: pooldrift hit an unexpected problem (reference {reference}). Retry once; "
+        "if it fails again, tell the user to give this reference to whoever runs the pooldrift server."
+    )
+
+
+def new_reference() -> str:
+    """A short id that ties a generic answer to its log line (and its traceback)."""
+    return uuid.uuid4().hex[:12]
+
+
+def invalid_arguments(exc: ValidationError) -> str:
+    """A short text naming each refused argument; no pydantic wording, no URL, no value echoed."""
+    try:
+        return _invalid_arguments(exc)
+    except Exception:
+        log.exception("could not word refused arguments")
+        return "Invalid arguments: check their JSON types against the input schema. " + _NOTHING_SENT
+
+
+def _invalid_arguments(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False, include_context=False):
+        argument = ".".join(str(part) for part in error["loc"]) or "arguments"
+        if error["type"] == "missing":
+            problems.append(f"`{argument}`: required but missing")
+        else:
+            message = error["msg"][:1].lower() + error["msg"][1:]
+            problems.append(f"`{argument}`: {message} (got {_json_type(error.get('input'))})")
+    head = "Invalid argument " if len(problems) == 1 else "Invalid arguments: "
+    return head + "; ".join(problems) + ". " + _NOTHING_SENT
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _retry_in(seconds: int) -> str:
+    return f"retry in {seconds} s" if seconds <= 3600 else "retry in an hour or more"
+
+
+def _words(cls: type[_E]) -> Callable[[Callable[[_E, str, str], str]], Callable[[_E, str, str], str]]:
+    def register(wording: Callable[[_E, str, str], str]) -> Callable[[_E, str, str], str]:
+        _WORDING[cls] = wording
+        return wording
+
+    return register
+
+
+def _upstream(exc: APIError | APIConnectionError) -> str:
+    """`` (HTTP 429 APIGW.0308, request id abc)`` — whatever of it is known."""
+    parts: list[str] = []
+    if isinstance(exc, APIStatusError):
+        parts.append(f"HTTP {exc.status_code}" + (f" {exc.error_code}" if exc.error_code else ""))
+    if exc.request_id:
+        parts.append(f"request id {exc.request_id}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _upstream_text(exc: APIError) -> str:
+    return f": {exc.error_msg}" if exc.error_msg else ""
+
+
+def _unavailable(exc: APIConnectionError | APIError, doing: str, what: str, next_step: str = _RETRIED) -> str:
+    request = _upstream(exc)
+    return (
+        f"Failed {doing}: upstream unavailable ({what}) — {exc.message}"
+        + ("" if "request id" in exc.message or not request else request)
+        + f". {next_step}"
+    )
+
+
+@_words(PooldriftError)
+def _generic(exc: PooldriftError, doing: str, _: str) -> str:
+    return f"Failed {doing}: {exc.message}."
+
+
+@_words(ConfigurationError)
+def _configuration(exc: ConfigurationError, _doing: str, _needs: str) -> str:
+    return (
+        f"pooldrift is not configured: {exc.message}. The user must set this in the environment "
+        "of the MCP server (the `env` block of the assistant's MCP config) and restart it; "
+        "retrying will not help."
+    )
+
+
+@_words(ProjectLookupError)
+def _project_lookup(exc: ProjectLookupError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: the project could not be found — {exc.message}. Call again with "
+        "`project_id` (32 lowercase hex), or ask the user to set HUAWEICLOUD_SDK_PROJECT_ID."
+    )
+
+
+@_words(InvalidInputError)
+def _invalid_input(exc: InvalidInputError, _doing: str, _needs: str) -> str:
+    return f"Invalid argument `{_ARGUMENT.get(exc.field, exc.field)}`: {exc.message}. {_NOTHING_SENT}"
+
+
+@_words(PoolLookupError)
+def _pool_lookup(exc: PoolLookupError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: {exc.message}. Call list_desktop_pools to find the pool, "
+        "then call again with its exact name or id."
+    )
+
+
+@_words(PoolNotFoundError)
+def _pool_not_found(exc: PoolNotFoundError, doing: str, _: str) -> str:
+    closest = ", ".join(f"{name} ({pool_id})" for pool_id, name in exc.candidates)
+    head = f"no pool named {shown(exc.ref)} in project {exc.project_id} ({exc.region})"
+    return (
+        f"Failed {doing}: {head}"
+        + (f"; closest: {closest}" if closest else "")
+        + ". Call list_desktop_pools to find the pool, then call again with its exact name or id."
+    )
+
+
+@_words(AmbiguousPoolError)
+def _ambiguous_pool(exc: AmbiguousPoolError, doing: str, _: str) -> str:
+    return f"Failed {doing}: {exc.message}. Call again with one of these ids as `pool`."
+
+
+@_words(APIConnectionError)
+def _unreachable(exc: APIConnectionError, doing: str, _: str) -> str:
+    return _unavailable(exc, doing, "unreachable")
+
+
+@_words(APITimeoutError)
+def _timeout(exc: APITimeoutError, doing: str, _: str) -> str:
+    return _unavailable(exc, doing, "timed out")
+
+
+@_words(APIError)
+def _upstream_error(exc: APIError, doing: str, _: str) -> str:
+    return f"Failed {doing}: the Workspace API answered with an error{_upstream(exc)} — {exc.message}."
+
+
+@_words(MalformedResponseError)
+def _malformed(exc: MalformedResponseError, doing: str, _: str) -> str:
+    return _unavailable(exc, doing, "unreadable answer")
+
+
+@_words(APIStatusError)
+def _refused(exc: APIStatusError, doing: str, _: str) -> str:
+    return f"Failed {doing}: the Workspace API refused the request — {exc.message}."
+
+
+@_words(BadRequestError)
+def _bad_request(exc: BadRequestError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: the Workspace API could not accept the request{_upstream(exc)}{_upstream_text(exc)}"
+        " — check `pool`, `project_id` and `region`; the same call will fail again."
+    )
+
+
+@_words(AuthenticationError)
+def _unauthenticated(exc: AuthenticationError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: credentials rejected{_upstream(exc)}{_upstream_text(exc)} — check "
+        "HUAWEICLOUD_SDK_AK/SK (APIGW.0301) or the clock of the machine running pooldrift "
+        "(APIGW.0303: it must be within 15 minutes of real time). The user must fix this; "
+        "retrying will not help."
+    )
+
+
+@_words(PermissionDeniedError)
+def _permission_denied(exc: PermissionDeniedError, doing: str, needs: str) -> str:
+    return (
+        f"Failed {doing}: permission denied{_upstream(exc)}{_upstream_text(exc)} — the IAM user "
+        f"of these credentials needs {needs}. Ask an administrator to grant it; retrying will not help."
+    )
+
+
+@_words(NotFoundError)
+def _not_found(exc: NotFoundError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: not found{_upstream(exc)}{_upstream_text(exc)} — no such pool in this "
+        "project and region. Check `pool`, `project_id` and `region`, or call list_desktop_pools."
+    )
+
+
+@_words(ConflictError)
+def _conflict(exc: ConflictError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: the pool is busy with another operation{_upstream(exc)}{_upstream_text(exc)}"
+        " — retry in a minute."
+    )
+
+
+@_words(RateLimitError)
+def _throttled(exc: RateLimitError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: throttled by the Workspace API{_upstream(exc)} — "
+        f"{_retry_in(exc.wait_seconds)}; do not call in a tight loop."
+    )
+
+
+@_words(BudgetExhaustedError)
+def _budget_exhausted(exc: BudgetExhaustedError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: pooldrift's own request budget (POOLDRIFT_REQUESTS_PER_MINUTE) is spent; "
+        f"nothing was sent — {_retry_in(exc.wait_seconds)}."
+    )
+
+
+@_words(ServerError)
+def _server_error(exc: ServerError, doing: str, _: str) -> str:
+    if exc.retryable:
+        return _unavailable(exc, doing, "server error")
+    refused = "The API does not serve this request; retrying will not help."
+    return _unavailable(exc, doing, "not supported", refused)
