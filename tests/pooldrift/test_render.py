@@ -8,12 +8,15 @@ from pooldrift.render import table
 
 
 def test_columns_line_up_by_display_width_and_numbers_align_right() -> None:
-    out = table(("Pool", "Desktops", "Status"), [("财务部-win11", 12, "drifted"), ("hr", 3, "in line")], right={1})
+    rows = [("财务部-win11", 12, "drifted"), ("hr", 3, "in line")]
+    out = table(("Pool", "Desktops", "Status"), rows, right={1})
     head, first, second = out.splitlines()
     # the Status column starts at the same display column on every line, Chinese names included
-    starts = {cell_len(line[: line.index(word)]) for line, word in ((head, "Status"), (first, "drifted"), (second, "in line"))}
+    pairs = ((head, "Status"), (first, "drifted"), (second, "in line"))
+    starts = {cell_len(line[: line.index(word)]) for line, word in pairs}
     assert len(starts) == 1
-    assert cell_len(first[: first.index("12") + 2]) == cell_len(second[: second.index("3") + 1]), "right-aligned"
+    ends = (cell_len(first[: first.index("12") + 2]), cell_len(second[: second.index("3") + 1]))
+    assert ends[0] == ends[1], "right-aligned"
     assert not any(line.endswith(" ") for line in out.splitlines())
 
 
