@@ -158,13 +158,52 @@ async def test_when_the_deadline_cuts_an_attempt_short_the_last_answer_is_raised
 
 async def test_the_debug_line_names_path_status_time_and_request_id(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pooldrift.client")
-    answer = httpx2.Response(200, json=COUNTS, headers={"X-Request-Id": "r-dbg"})
-    async with client_for(answers(answer)) as client:
+
+    async def after_a_while(request: httpx2.Request) -> httpx2.Response:
+        await asyncio.sleep(0.03)
+        return httpx2.Response(200, json=COUNTS, headers={"X-Request-Id": "r-dbg"})
+
+    timed = sample("pooldrift_upstream_request_duration_seconds_sum")
+    async with client_for(after_a_while) as client:
         await client.inconsistent_statics(POOL)
+    took = sample("pooldrift_upstream_request_duration_seconds_sum") - timed
     (line,) = [r.getMessage() for r in caplog.records if r.name == "pooldrift.client"]
     path = f"/v2/{PROJECT}/desktop-pools/{POOL}/inconsistent-statics"
     found = re.fullmatch(rf"GET {re.escape(path)} -> 200 in (\d+\.\d) ms \(request id r-dbg\)", line)
     assert found, line
+    assert 30 <= float(found.group(1)) < 30_000 and 0.03 <= took < 30  # milliseconds, and seconds
+
+
+async def test_no_answer_at_all_within_the_deadline_says_so() -> None:
+    async def silent(request: httpx2.Request) -> httpx2.Response:
+        await asyncio.sleep(30)
+        raise AssertionError("the deadline should have cut this attempt")
+
+    async with client_for(silent, deadline=0.3) as client:
+        with pytest.raises(errors.APITimeoutError) as caught:
+            await client.inconsistent_statics(POOL)
+    assert caught.value.message == f"no answer within the 0.3 s deadline from {HOST}"
+
+
+async def test_a_redirect_is_not_followed_with_the_signature() -> None:
+    moved = httpx2.Response(302, headers={"Location": "http://elsewhere.test/v2/steal"})
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return moved
+
+    async with client_for(handler) as client:
+        with pytest.raises(errors.APIStatusError) as caught:
+            await client.inconsistent_statics(POOL)
+    assert caught.value.status_code == 302 and [r.url.host for r in seen] == [HOST]
+
+
+async def test_time_spent_waiting_for_the_budget_is_measured_not_summed_with_the_clock() -> None:
+    waited = sample("pooldrift_budget_wait_seconds_sum")
+    async with client_for(answers(httpx2.Response(200, json=COUNTS)), requests_per_minute=60) as client:
+        await client.inconsistent_statics(POOL)
+    assert 0 <= sample("pooldrift_budget_wait_seconds_sum") - waited < 5
 
 
 async def test_every_request_says_who_sends_it_and_what_it_accepts(
