@@ -38,22 +38,30 @@ _NOT_HERE = ["tests/pooldrift/test_vendor_sdk.py::test_sdk_finds_the_project_thr
 SELECTION: dict[str, list[str]] = {
     "signing": [
         "tests/pooldrift/test_signing.py",
+        "tests/pooldrift/test_mutants_signing.py",
         "tests/pooldrift/emulator/test_auth.py",
         "tests/pooldrift/test_vendor_sdk.py",
     ],
     "validation": [
         "tests/pooldrift/test_validation.py",
+        "tests/pooldrift/test_mutants_validation.py",
         "tests/pooldrift/test_client.py",
         "tests/pooldrift/test_client_unit.py",
+        "tests/pooldrift/test_mutants_lookup.py",
     ],
     "errors": [
         "tests/pooldrift/test_errors.py",
+        "tests/pooldrift/test_mutants_errors.py",
+        "tests/pooldrift/test_mutants_validation.py",
         "tests/pooldrift/test_seams.py",
         "tests/pooldrift/test_client_unit.py",
+        "tests/pooldrift/test_mutants_fetch.py",
+        "tests/pooldrift/test_mutants_lookup.py",
         "tests/pooldrift/test_budget.py",
     ],
     "fetch": [
         "tests/pooldrift/test_client_unit.py",
+        "tests/pooldrift/test_mutants_fetch.py",
         "tests/pooldrift/test_seams.py",
         "tests/pooldrift/test_budget.py",
         "tests/pooldrift/test_transport_client.py",
@@ -62,6 +70,8 @@ SELECTION: dict[str, list[str]] = {
     "client": [
         "tests/pooldrift/test_client.py",
         "tests/pooldrift/test_client_unit.py",
+        "tests/pooldrift/test_mutants_client.py",
+        "tests/pooldrift/test_mutants_lookup.py",
         "tests/pooldrift/test_seams.py",
     ],
 }

@@ -119,3 +119,76 @@ async def test_no_project_or_several_with_the_name_is_said_so(
     assert caught.value.message == (
         f"IAM has {found} named cn-north-4 for these credentials; set HUAWEICLOUD_SDK_PROJECT_ID"
     )
+
+
+async def test_a_view_asks_its_own_regions_hosts() -> None:
+    seen: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        if request.url.path == "/v3/projects":
+            name = request.url.params["name"]
+            return httpx2.Response(200, json={"projects": [{"id": "e" * 32, "name": name}]})
+        return httpx2.Response(200, json={"product_id": 0, "image_id": 0, "disk_num": 0, "disk_size": 0})
+
+    settings = load_settings(access_key="UNITAK", secret_key="unit-secret", region="cn-north-4")
+    async with WorkspaceClient(settings, transport=httpx2.MockTransport(answer)) as client:
+        view = client.with_options(region="cn-east-3")
+        await view.inconsistent_statics("a130ab3a-72bf-4b71-baa9-af4987c8e338")
+    hosts = [r.url.host for r in seen]
+    assert len(hosts) == 2 and all(".cn-east-3." in host for host in hosts), hosts
+    assert hosts[1] == "workspace.cn-east-3.myhuaweicloud.com"
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"projects": None}, "IAM answered the project lookup without a project list"),
+        (["not", "an", "object"], "IAM answered the project lookup without a project list"),
+        (
+            {"projects": [{"id": "NOT-A-PROJECT-ID", "name": "cn-north-4"}]},
+            "IAM returned a project id of an unexpected form",
+        ),
+        ({"projects": ["cn-north-4", {"id": "a" * 32, "name": "cn-north-4"}]}, None),
+    ],
+)
+async def test_iam_answers_of_the_wrong_shape_are_said_so(answer: object, message: str | None) -> None:
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json=answer))
+    async with _client(transport) as client:
+        if message is None:  # entries that are not objects are skipped
+            assert await client.get_project_id() == "a" * 32
+            return
+        with pytest.raises(ProjectLookupError) as caught:
+            await client.get_project_id()
+    assert caught.value.message == message
+
+
+async def test_a_view_takes_nothing_of_its_own_but_region_and_project() -> None:
+    async with _client(_iam([], [])) as client:
+        shared = client._shared
+        for extra in (
+            {"settings": client.settings},
+            {"http_client": httpx2.AsyncClient()},
+            {"transport": httpx2.MockTransport(lambda request: httpx2.Response(200))},
+            {"clock": lambda: None},
+            {"deadline": 3.0},
+        ):
+            with pytest.raises(TypeError, match="a view takes its settings and connections from `shared`"):
+                WorkspaceClient(shared=shared, **extra)  # type: ignore[arg-type]
+            if "http_client" in extra:
+                await extra["http_client"].aclose()  # type: ignore[union-attr]
+        view = WorkspaceClient(shared=shared, region="cn-east-3", project_id="f" * 32)
+        await view.aclose()  # a view closes nothing it borrowed
+        assert (view.region, await view.get_project_id()) == ("cn-east-3", "f" * 32)
+
+
+async def test_region_and_project_given_by_name_win_over_the_settings() -> None:
+    settings = load_settings(access_key="A", secret_key="S", region="cn-north-4", project_id="a" * 32)
+    async with WorkspaceClient(settings, region="cn-east-3", project_id="b" * 32) as client:
+        assert (client.region, client.settings.region, client.settings.project_id) == (
+            "cn-east-3",
+            "cn-east-3",
+            "b" * 32,
+        )
+    async with WorkspaceClient(access_key="A", secret_key="S", region="cn-east-3") as loaded:
+        assert loaded.region == "cn-east-3"

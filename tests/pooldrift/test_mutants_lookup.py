@@ -209,3 +209,17 @@ async def test_gather_all_lets_every_call_finish_before_raising_the_first_failur
         await gather_all(failing(), slow())
     assert finished == ["slow"]
     assert await gather_all(slow(), slow()) == ("slow", "slow")
+
+
+async def test_a_wrong_answer_names_the_nested_field_or_the_body() -> None:
+    pools = {"total_count": 1, "desktop_pools": [{"id": 5, "name": "x"}]}
+    async with _mock(httpx2.Response(200, json=pools)) as client:
+        with pytest.raises(errors.MalformedResponseError) as caught:
+            await client.list_pools()
+    assert caught.value.message.startswith("unexpected answer from the API (desktop_pools.0.id: ")
+    assert (caught.value.status_code, caught.value.request_id) == (200, None)
+    assert "request id" not in caught.value.message
+    async with _mock(httpx2.Response(200, json=[1])) as client:
+        with pytest.raises(errors.MalformedResponseError) as caught:
+            await client.inconsistent_statics("a130ab3a-72bf-4b71-baa9-af4987c8e338")
+    assert caught.value.message.startswith("unexpected answer from the API (body: ")
