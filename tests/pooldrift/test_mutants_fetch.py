@@ -227,3 +227,22 @@ async def test_a_silent_upstream_times_out_per_attempt_not_only_at_the_deadline(
             await client.get_project_id()
     host = emulator.base_url.removeprefix("http://")
     assert caught.value.message == f"{host} did not answer within 0.2 s"
+
+
+async def test_a_caller_s_http_client_is_used_signed_and_left_open() -> None:
+    seen: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json=COUNTS)
+
+    settings = load_settings(
+        access_key="UNITAK", secret_key="unit-secret", project_id=PROJECT, endpoint=f"http://{HOST}"
+    )
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http:
+        async with WorkspaceClient(settings, http_client=http) as client:
+            await client.inconsistent_statics(POOL)
+        assert not http.is_closed  # the caller's to close
+        assert len(seen) == 1 and seen[0].headers["Authorization"].startswith(
+            "SDK-HMAC-SHA256 Access=UNITAK,"
+        )
