@@ -173,7 +173,7 @@ async def test_a_view_takes_nothing_of_its_own_but_region_and_project() -> None:
             {"clock": lambda: None},
             {"deadline": 3.0},
         ):
-            with pytest.raises(TypeError, match="a view takes its settings and connections from `shared`"):
+            with pytest.raises(TypeError, match=r"^a view takes its settings and connections from `shared`$"):
                 WorkspaceClient(shared=shared, **extra)  # type: ignore[arg-type]
             if "http_client" in extra:
                 await extra["http_client"].aclose()  # type: ignore[union-attr]

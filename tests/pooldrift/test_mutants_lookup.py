@@ -73,6 +73,16 @@ async def test_a_missed_name_offers_five_candidates_close_or_containing_it(
     assert [name for _, name in room.value.candidates] == ["big-kiosk-room"]
 
 
+async def test_names_containing_the_ref_fill_the_candidates_up_to_five(
+    client: WorkspaceClient, emulator: EmulatorServer
+) -> None:
+    _add(emulator, ["zzz"] + [f"lab-zz-room-{n}" for n in range(7)])
+    with pytest.raises(errors.PoolNotFoundError) as caught:
+        await client.resolve_pool("zz")
+    names = [name for _, name in caught.value.candidates]
+    assert names == ["zzz", "lab-zz-room-0", "lab-zz-room-1", "lab-zz-room-2", "lab-zz-room-3"]
+
+
 async def test_a_missed_name_with_nothing_near_says_how_many_pools_there_are(
     client: WorkspaceClient, emulator: EmulatorServer
 ) -> None:
@@ -136,9 +146,18 @@ async def test_caps_and_ids_with_spaces_reach_every_listing(
     emulator.requests.clear()
     await client.list_drifted_desktops(dev.id, max_items=2)
     assert {r.query.split("&")[1] for r in emulator.requests} == {"limit=2"}
-    for call in (client.get_pool, client.list_pool_desktops, client.list_drifted_desktops):
+    assert (await client.inconsistent_statics(spaced)).pool_id == dev.id
+    for call in (
+        client.get_pool,
+        client.list_pool_desktops,
+        client.list_drifted_desktops,
+        client.inconsistent_statics,
+    ):
         with pytest.raises(errors.InvalidInputError):
             await call(None)  # type: ignore[operator]
+    emulator.requests.clear()
+    nothing = await client.list_pool_desktops(dev.id, max_items=0)
+    assert (nothing.total_count, nothing.desktops, len(emulator.requests)) == (0, [], 0)
 
 
 async def test_every_workspace_request_names_its_project(
@@ -223,3 +242,4 @@ async def test_a_wrong_answer_names_the_nested_field_or_the_body() -> None:
         with pytest.raises(errors.MalformedResponseError) as caught:
             await client.inconsistent_statics("a130ab3a-72bf-4b71-baa9-af4987c8e338")
     assert caught.value.message.startswith("unexpected answer from the API (body: ")
+    assert caught.value.message.endswith(")") and "request id" not in caught.value.message
