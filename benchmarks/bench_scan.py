@@ -203,8 +203,8 @@ def budget() -> None:
         "   (Target: the most requests arriving in any 60 s within 0.95–1.00× the budget, and no 429. "
         "Both the budget and\n   the gateway count a sliding 60 s window: the first "
         f"{BUDGET} calls go at once and the rest as the window frees, so an\n   average over the scan says "
-        "less than the most in any minute. With the default 45 s deadline a call whose slot\n   would come "
-        "later fails at once as budget_exhausted instead of waiting.)"
+        "less than the most in any minute. A scan's calls queue for the budget with their deadline\n   "
+        "paused, so the default 45 s deadline scans every pool; an interactive call is told at once.)"
     )
 
 

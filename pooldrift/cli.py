@@ -116,6 +116,37 @@ def build_parser() -> argparse.ArgumentParser:
     desktops.add_argument("--limit", type=_at_least_one, default=100, help="at most this many desktops (100)")
     desktops.set_defaults(run="desktops")
 
+    watch_help = "scan on an interval; tell Slack and Prometheus when a pool drifts, worsens or is fixed"
+    watch = sub.add_parser("watch", help=watch_help, description=watch_help + " (see the README).")
+    watch.add_argument(
+        "--region", type=_checked(validate_region), action="append",
+        help="region to watch, repeatable (default: POOLDRIFT_WATCH_REGIONS, else the client's)",
+    )  # fmt: skip
+    watch.add_argument("--project-id", type=_checked(validate_project_id), help="project id (one region)")
+    watch.add_argument("--endpoint", help="Workspace endpoint override (default: POOLDRIFT_ENDPOINT)")
+    watch.add_argument("--once", action="store_true", help="one cycle and its Slack deliveries, then exit")
+    watch.add_argument(
+        "--interval", help="how often: 30s, 5m, 1h or seconds (default POOLDRIFT_WATCH_INTERVAL)"
+    )
+    watch.add_argument(
+        "--all-projects",
+        action="store_true",
+        help="every project the credentials reach (POOLDRIFT_WATCH_ALL_PROJECTS)",
+    )
+    watch.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
+    watch.add_argument("--metrics-host", default="127.0.0.1", help="address of /metrics (default 127.0.0.1)")
+    watch.set_defaults(run="watch")
+
+    history = sub.add_parser(
+        "history", help="a pool's drift history as the watch recorded it", description="A pool's "
+        "changes as the watch recorded them (its state: POOLDRIFT_STATE or POOLDRIFT_REDIS_URL), "
+        "since when it drifts, and its trend. Reads only; asks the API nothing.",
+    )  # fmt: skip
+    history.add_argument("pool", metavar="POOL", help="pool id (UUID) or its name as the watch saw it")
+    history.add_argument("--days", type=_at_least_one, default=30, help="how far back (days, default 30)")
+    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.set_defaults(run="history")
+
     regions = sub.add_parser(
         "regions",
         help="the known regions and where each one's calls go",
@@ -147,7 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import commands, logs
 
     try:
-        logs.configure_logging("DEBUG" if args.verbose else None, default="WARNING")
+        # the watch says a line per cycle; the other commands only what goes wrong
+        logs.configure_logging(
+            "DEBUG" if args.verbose else None, default="INFO" if args.command == "watch" else "WARNING"
+        )
         if hasattr(args, "sync"):
             code: int = getattr(commands, args.sync)(args)
             return code

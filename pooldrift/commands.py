@@ -8,10 +8,12 @@ the client's imports (httpx2, aiohttp, pydantic models, prometheus-client) take 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -33,7 +35,7 @@ from .render import (
     render_scan,
 )
 
-__all__ = ["check", "demo", "desktops", "pools", "regions", "scan"]
+__all__ = ["check", "demo", "desktops", "history", "pools", "regions", "scan", "watch"]
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3
 
@@ -64,8 +66,42 @@ def _client(args: argparse.Namespace, region: str | None = None) -> WorkspaceCli
 async def check(args: argparse.Namespace) -> int:
     async with _client(args) as client:
         report = await client.check(args.pool)
-    emit(_dump(report) if args.json else render_report(report))
+    since = await _drifting_since(report.pool_id) if report.drifted else None
+    if args.json:
+        shown = json.loads(_dump(report))
+        if since is not None:
+            shown["drifting_since"] = since.isoformat()
+        emit(json.dumps(shown, indent=2, ensure_ascii=False) if since else _dump(report))
+    else:
+        emit(render_report(report) + (f"\n{render_since(since)}" if since else ""))
     return EXIT_DRIFT if args.fail_on_drift and report.drifted else EXIT_OK
+
+
+async def _drifting_since(pool_id: str) -> datetime | None:
+    """What the watch's state (when there is one) says; the watch's modules only load here."""
+    from .watch.cli import drifting_since
+
+    return await drifting_since(pool_id)
+
+
+def render_since(since: datetime) -> str:
+    from .watch.models import duration
+
+    lasted = duration((datetime.now(UTC) - since).total_seconds())
+    return f"Drifting since {since:%Y-%m-%d %H:%M} UTC ({lasted}), as the watch saw it."
+
+
+async def watch(args: argparse.Namespace) -> int:
+    from .watch import cli
+
+    return await cli.watch(args)
+
+
+async def history(args: argparse.Namespace) -> int:
+    from .watch import cli
+
+    emit(await cli.history(args))
+    return EXIT_OK
 
 
 async def scan(args: argparse.Namespace) -> int:

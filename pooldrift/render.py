@@ -42,10 +42,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[i
     ``right`` are right-aligned. Cells are plain text: no markup, no emoji codes, controls escaped."""
     right = right or set()
     grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 1), header_style="")
-    for header in headers:
-        grid.add_column(Text(safe(header)), no_wrap=True, overflow="ignore")
+    for i, header in enumerate(headers):
+        grid.add_column(Text(safe(header)), justify="right" if i in right else "left", no_wrap=True)
     for row in rows:
-        grid.add_row(*(Text(safe(c), justify="right" if i in right else "left") for i, c in enumerate(row)))
+        grid.add_row(*(Text(safe(c)) for c in row))
     out = StringIO()
     Console(file=out, width=_WIDE, color_system=None, no_color=True, highlight=False, emoji=False).print(grid)
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines())

@@ -11,6 +11,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from pooldrift.config import Settings
+from pooldrift.watch.settings import WatchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -35,6 +36,10 @@ def test_every_setting_is_documented() -> None:
         assert name in README, f"{name} is read by the code but not in the README"
     for name in sorted(slack):
         assert name in DOCS, f"{name} is read by the bot but not documented"
+    watch = aliases(WatchSettings)
+    assert "POOLDRIFT_WATCH_INTERVAL" in watch
+    for name in sorted(watch):
+        assert name in README, f"{name} is read by the watch but not in the README"
 
 
 def test_readme_quick_start_is_two_make_commands() -> None:

@@ -6,6 +6,7 @@ which uvicorn's ``send`` carries; under another server they degrade to an except
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -18,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import api, asgi
+from . import api, asgi, mutate
 from .auth import verify
 from .config import EmulatorConfig
 from .data import EmulatorData
@@ -97,6 +98,9 @@ class EmulatorApp(Starlette):
                 Route(f"{CONTROL_PREFIX}/rate-limit", self._rate_limit, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/data", self._data, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/pools", self._add_pool, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/pools/{{pool_id}}", self._delete_pool, methods=["DELETE"]),
+                Route(f"{CONTROL_PREFIX}/pools/{{pool_id}}/drift", self._drift_pool, methods=["POST"]),
             ]
         super().__init__(routes=routes, exception_handlers={HTTPException: self._http_error})
         self.config = config
@@ -338,6 +342,18 @@ class EmulatorApp(Starlette):
         self.reset()
         return _json(200, {"reset": True})
 
+    # -- run-time changes to the data (see mutate.py) ---------------------------------------
+
+    async def _add_pool(self, request: Request) -> Response:
+        return _json(*mutate.add_pool(self.data, await _body_json(request)))
+
+    async def _delete_pool(self, request: Request) -> Response:
+        return _json(*mutate.delete_pool(self.data, request.path_params["pool_id"]))
+
+    async def _drift_pool(self, request: Request) -> Response:
+        body = await _body_json(request)
+        return _json(*mutate.drift_pool(self.data, request.path_params["pool_id"], body))
+
     async def _http_error(self, _request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         if status == 404:
@@ -347,3 +363,11 @@ class EmulatorApp(Starlette):
         else:
             body = asgi.gateway_error(f"APIGW.{status:04d}", str(getattr(exc, "detail", "error")))
         return _json(status, body)
+
+
+async def _body_json(request: Request) -> Any:
+    """The request's JSON body; None when it is not JSON (the handler says what it wanted)."""
+    try:
+        return json.loads(await request.body() or b"null")
+    except ValueError:
+        return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import catalog
+from . import catalog, changes
 from .config import DEMO_DATA_SEED, DEMO_PROJECT_ID, DEMO_REGION, EmulatorConfig
 from .generate import FleetSpec, build_fleet
 from .records import (
@@ -244,6 +244,64 @@ class EmulatorData:
                 pool.project_id = self.home_project_id
             self.pools.append(pool)
             self.desktops[pool.id] = list(desktops)
+
+    def set_drift(self, pool_id: str, kind: str, count: int) -> dict[str, int]:
+        """Exactly ``count`` desktops of the pool drifted in ``kind`` (0: all back in line for it),
+        its other kinds unchanged; the counts the API now answers. ``KeyError``: no such pool;
+        ``ValueError``: a bad kind or count. Also ``POST /_emulator/pools/{pool_id}/drift``."""
+        kind = changes.parse_kind(kind)
+        with self.lock:
+            pool = self.pool(pool_id)
+            if pool is None:
+                raise KeyError(pool_id)
+            members = self.desktops_of(pool.id)
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= len(members):
+                raise ValueError(
+                    f"count must be a whole number from 0 to {len(members)} (the pool's desktops)"
+                )
+            drifted = [d for d in members if kind in drift_of(d, pool)]
+            for desktop in drifted[count:]:
+                changes.set_kind(desktop, pool, kind, drifted=False, now=drift_of(desktop, pool))
+            in_line = [d for d in members if kind not in drift_of(d, pool)]
+            for desktop in in_line[: max(0, count - len(drifted))]:
+                changes.set_kind(desktop, pool, kind, drifted=True, now=drift_of(desktop, pool))
+            return self.statics(pool.id)
+
+    def create_pool(
+        self, name: str, desktops: int = 10, *, pool_id: str | None = None, **config: Any
+    ) -> Pool:
+        """Add a pool of ``desktops`` desktops, all in line with it; ``config``: ``type``,
+        ``product_id``, ``image_id``, ``root_size``, ``data_sizes``. Also ``POST /_emulator/pools``."""
+        values = {**changes.NEW_POOL, **config}
+        values.update(root_size=int(values["root_size"]), data_sizes=[int(v) for v in values["data_sizes"]])
+        pool = Pool(id=(pool_id or str(uuid.uuid4())).lower(), name=name, **values)
+        with self.lock:
+            if self.pool(pool.id) is not None:
+                raise ValueError(f"a pool with id {pool.id} exists")
+            prefix = "".join(c for c in name.upper() if c.isalnum())[:6] or "POOL"
+            self.add_pool(pool, [
+                Desktop(
+                    desktop_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{pool.id}/{index}")),
+                    computer_name=f"{prefix}{index + 1:04d}",
+                    product_id=pool.product_id,
+                    image_id=pool.image_id,
+                    root_size=pool.root_size,
+                    data_sizes=list(pool.data_sizes),
+                    ip=f"10.200.{index // 250}.{index % 250 + 2}",
+                )
+                for index in range(desktops)
+            ])  # fmt: skip
+        return pool
+
+    def remove_pool(self, pool_id: str) -> bool:
+        """Remove a pool and its desktops; False if there is none. Also ``DELETE /_emulator/pools/{id}``."""
+        with self.lock:
+            pool = self.pool(pool_id)
+            if pool is None:
+                return False
+            self.pools.remove(pool)
+            self.desktops.pop(pool.id, None)
+            return True
 
 
 def _build_demo(seed: int, project_id: str) -> tuple[list[Pool], dict[str, list[Desktop]]]:

@@ -64,7 +64,7 @@ async def test_two_clients_sharing_redis_share_one_budget(
             # a slot frees in ~60 s, past the 10 s deadline: said at once, nothing sent
             with pytest.raises(errors.BudgetExhaustedError, match="POOLDRIFT_REQUESTS_PER_MINUTE") as info:
                 await client.inconsistent_statics(pool)
-            assert info.value.retry_after is not None and 50 < info.value.retry_after <= 60.5
+            assert info.value.retry_after is not None and 50 < info.value.retry_after <= 61
             assert "budget of 3 requests a minute" in info.value.message
     assert time.monotonic() - started < 8
     assert emulator.requests.count("inconsistent-statics") == 3
@@ -74,7 +74,7 @@ async def test_two_clients_sharing_redis_share_one_budget(
         keys = await redis.keys("pooldrift:budget:*")
         assert len(keys) == 1 and await redis.zcard(keys[0]) == 3
         assert emulator.access_key not in keys[0].decode()
-        assert 0 < await redis.pttl(keys[0]) <= 60_500, "the window's key expires on its own"
+        assert 0 < await redis.pttl(keys[0]) <= 61_000, "the window's key expires on its own"
 
 
 async def test_the_shared_budget_is_atomic_under_concurrency(

@@ -1,0 +1,241 @@
+"""The watch itself: ``cycle()`` scans the scope, diffs against the stored states, writes states,
+history and Slack deliveries at once and sets the gauges; ``deliver()`` drains the outbox to
+Slack; ``run(stop)`` does both every interval, on one replica at a time (the lease).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..client import WorkspaceClient
+from ..errors import PooldriftError
+from ..fleet import FleetScan, FleetTotals, ScanFailure, scan_fleet
+from .delivery import Deliverer, DeliveryReport
+from .events import step
+from .metrics import CYCLE_SECONDS, CYCLES, EVENTS, LEADER, OUTBOX, POOLS
+from .models import OutboxItem
+from .settings import WatchSettings, require_interval
+from .slack import SlackWeb
+from .store import LeaseLostError, StateStore, StoreUnavailableError
+
+__all__ = ["CycleReport", "Watch"]
+
+log = logging.getLogger("pooldrift.watch")
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle saw and did (the line the watch logs)."""
+
+    pools: int
+    drifted: int
+    failures: int
+    events: int
+    queued: int
+    seconds: float
+    cpu_seconds: float
+    scan: FleetScan
+
+    def line(self) -> str:
+        return (
+            f"{self.pools} pools ({self.drifted} drifted, {self.failures} failed), "
+            f"{self.events} events, {self.queued} alerts queued, {self.seconds:.2f} s "
+            f"({self.cpu_seconds:.2f} s CPU)"
+        )
+
+
+class Watch:
+    """One watcher: its settings, a client for the scans, a state store and (optional) Slack."""
+
+    def __init__(
+        self,
+        settings: WatchSettings,
+        client: WorkspaceClient,
+        store: StateStore,
+        *,
+        slack: SlackWeb | None = None,
+        clock: Clock = _utc_now,
+        owner: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.clock = clock
+        #: who holds the lease: host, process and a random part (two watches on one host differ)
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.deliverer = Deliverer(settings, store, slack, clock=clock) if slack and settings.alerts else None
+        self._leading = False
+
+    # -- one cycle -----------------------------------------------------------------------------
+
+    async def _scan(self) -> tuple[FleetScan, bool]:
+        """The scope's scan; when the scope itself cannot be listed, one failure for it (incomplete)."""
+        try:
+            found = await scan_fleet(
+                self.client, regions=self.settings.regions, all_projects=self.settings.all_projects
+            )
+            return found, True
+        except PooldriftError as exc:
+            failure = ScanFailure.of(
+                exc, region=self.client.region, project_id=None, project_name="the scope"
+            )
+            totals = FleetTotals(
+                projects=0,
+                failed_projects=1,
+                pools=0,
+                drifted_pools=0,
+                consistent_pools=0,
+                unknown_pools=0,
+                failed_pools=0,
+                desktops=0,
+                drifted_desktops_at_least=0,
+            )
+            return FleetScan(pools=[], failures=[failure], totals=totals, scanned_at=self.clock()), False
+
+    async def cycle(self) -> CycleReport:
+        """Scan, diff with the stored states, and write states, history and deliveries at once."""
+        started, cpu = time.perf_counter(), time.process_time()
+        found, complete = await self._scan()
+        now = self.clock()
+        previous = await self.store.load()
+        result = step(previous, found, now, failures=self.settings.failures, complete=complete)
+        muted = await self.store.muted(now) if self.settings.alerts else {}
+        channel = self.settings.channel
+        queued = [
+            OutboxItem(key=event.delivery_key, channel=channel, event=event, due=now)
+            for event in result.events
+            if channel is not None and event.episode is not None and event.key not in muted
+        ]
+        try:
+            await self.store.commit(
+                result,
+                queued,
+                now,
+                keep_days=self.settings.history_days,
+                owner=self.owner if self._leading else None,
+            )
+        except LeaseLostError:
+            CYCLES.labels("lease_lost").inc()
+            raise
+        states = {**previous, **result.states}
+        POOLS.update(found, states, result.removed, now.timestamp())
+        for event in result.events:
+            EVENTS.labels(event.kind.value).inc()
+        seconds = time.perf_counter() - started
+        CYCLES.labels("ok" if complete else "failed").inc()
+        CYCLE_SECONDS.observe(seconds)
+        return CycleReport(
+            pools=found.totals.pools,
+            drifted=found.totals.drifted_pools,
+            failures=len(found.failures),
+            events=len(result.events),
+            queued=len(queued),
+            seconds=seconds,
+            cpu_seconds=time.process_time() - cpu,
+            scan=found,
+        )
+
+    async def deliver(self) -> DeliveryReport:
+        """Drain the outbox to Slack in order, as far as Slack and the quiet hours let it."""
+        if self.deliverer is None:
+            return DeliveryReport()
+        report = await self.deliverer.deliver(self.owner if self._leading else None)
+        OUTBOX.set(report.pending)
+        return report
+
+    async def once(self) -> tuple[CycleReport, DeliveryReport] | None:
+        """One cycle and its deliveries under the lease (``pooldrift watch --once``, cron); None
+        when another watch holds the lease, so a cron job never runs beside a running watch."""
+        if not await self._lead():
+            return None
+        keepalive = asyncio.create_task(self._keepalive())
+        try:
+            return await self.cycle(), await self.deliver()
+        finally:
+            keepalive.cancel()
+            await self.store.release(self.owner)
+            self._leading = False
+            LEADER.set(0)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Every interval until ``stop`` is set: a cycle and a delivery, while this watch holds
+        the lease. Others look every quarter interval and take over once it expires."""
+        interval = require_interval(self.settings)
+        poll = interval / 4
+        loop = asyncio.get_running_loop()
+        next_cycle = loop.time()
+        try:
+            while not stop.is_set():
+                if await self._lead():
+                    if loop.time() >= next_cycle:
+                        next_cycle = max(next_cycle + interval, loop.time())
+                        await self._turn()
+                    elif self.deliverer is not None and await self.store.pending():
+                        await self.deliver()
+                else:
+                    next_cycle = loop.time()  # on taking over: a cycle at once
+                wake = min(next_cycle, loop.time() + poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=max(0.0, wake - loop.time()))
+        finally:
+            if self._leading:
+                await self.store.release(self.owner)
+                self._leading = False
+                LEADER.set(0)
+
+    async def _lead(self) -> bool:
+        """Take or renew the lease; say when this watch starts or stops leading."""
+        try:
+            leading = await self.store.lease(self.owner, self.settings.lease_ttl)
+        except StoreUnavailableError as exc:  # the store is down: nobody can lead safely from here
+            log.warning("cannot reach the watch's state store (%s); not watching for now", exc.message)
+            leading = False
+        if leading != self._leading:
+            log.info("%s the watch (%s)", "leading" if leading else "another replica leads", self.owner)
+            LEADER.set(1 if leading else 0)
+        self._leading = leading
+        return leading
+
+    async def _turn(self) -> None:
+        """One cycle and a delivery, the lease renewed meanwhile; failures are logged, not raised."""
+        keepalive = asyncio.create_task(self._keepalive())
+        try:
+            report = await self.cycle()
+            delivered = await self.deliver()
+            log.info("cycle: %s; %s", report.line(), delivered.line())
+        except LeaseLostError:
+            log.warning("lost the lease during a cycle; its results were dropped")
+            self._leading = False
+            LEADER.set(0)
+        except (PooldriftError, StoreUnavailableError) as exc:
+            CYCLES.labels("failed").inc()
+            log.error("cycle failed: %s", exc.message)
+        finally:
+            keepalive.cancel()
+
+    async def _keepalive(self) -> None:
+        """Renew the lease every quarter interval while a long cycle runs."""
+        poll = self.settings.lease_ttl / 6
+        while True:
+            await asyncio.sleep(poll)
+            try:
+                await self.store.lease(self.owner, self.settings.lease_ttl)
+            except StoreUnavailableError as exc:
+                log.debug("lease renewal failed: %s", exc.message)

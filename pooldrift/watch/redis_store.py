@@ -1,0 +1,295 @@
+"""The watch's state in Redis (``POOLDRIFT_REDIS_URL``), shared by replicas: hashes of states,
+mutes, deliveries and messages, a sorted set of history per pool, and the lease one replica holds.
+
+A cycle's writes are one MULTI/EXEC, watched on the lease key: a replica that lost its lease
+while it scanned writes nothing (``LeaseLostError``). The URL is never logged (it may hold a password).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
+
+from ..errors import ConfigurationError
+from .events import Step
+from .models import Event, OutboxItem, SlackMessage, SubjectState
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["DEFAULT_PREFIX", "RedisStore"]
+
+DEFAULT_PREFIX = "pooldrift:watch:"
+
+# KEYS[1] the lease; ARGV: owner, ttl (ms). 1 when the owner holds it afterwards.
+_TAKE = """
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    """The state in the Redis at ``url``, under keys starting with ``prefix``."""
+
+    def __init__(
+        self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 5.0, readonly: bool = False
+    ) -> None:
+        self._url = url
+        self.readonly = readonly
+        self._timeout = timeout
+        self._prefix = prefix
+        self._client: Redis | None = None
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self._prefix!r})"
+
+    def _key(self, *parts: str) -> str:
+        return self._prefix + ":".join(parts)
+
+    @property
+    def _redis(self) -> Any:
+        # Any: redis-py's types cannot say that decode_responses makes every answer a str
+        if self._client is None:
+            raise RuntimeError("the state store is not open")
+        return self._client
+
+    async def open(self) -> Self:
+        try:
+            from redis.asyncio import Redis
+            from redis.exceptions import RedisError
+        except ImportError:
+            raise ConfigurationError(
+                "POOLDRIFT_REDIS_URL is set but the redis package is missing: install pooldrift[redis]"
+            ) from None
+        try:
+            client = Redis.from_url(
+                self._url,
+                decode_responses=True,
+                socket_timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
+            )
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                "POOLDRIFT_REDIS_URL is not a Redis URL (redis://, rediss:// or unix://)"
+            ) from None
+        try:
+            version = await client.get(self._key("version"))
+            if version is not None and int(version) > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"the watch's Redis state was written by a newer pooldrift (layout {version!s}; "
+                    f"this one knows {SCHEMA_VERSION})"
+                )
+            if not self.readonly:
+                await client.set(self._key("version"), SCHEMA_VERSION)
+        except RedisError as exc:
+            await client.aclose()
+            # the type only: a message could name the host, and the URL may hold a password
+            raise ConfigurationError(f"cannot use POOLDRIFT_REDIS_URL ({type(exc).__name__})") from None
+        except ConfigurationError:
+            await client.aclose()
+            raise
+        self._client = client
+        return self
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- state and history -----------------------------------------------------------------
+
+    async def load(self) -> dict[str, SubjectState]:
+        rows: dict[str, str] = await self._redis.hgetall(self._key("state"))
+        return {key: SubjectState.model_validate_json(body) for key, body in rows.items()}
+
+    async def state(self, key: str) -> SubjectState | None:
+        body = await self._redis.hget(self._key("state"), key)
+        return SubjectState.model_validate_json(body) if body else None
+
+    async def commit(
+        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+    ) -> None:
+        from redis.exceptions import WatchError
+
+        lease = self._key("lease")
+        historied = self._key("historied")
+        cutoff = (now - timedelta(days=keep_days)).timestamp()
+        base = round(now.timestamp() * 1000) * 1000
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if owner is not None:
+                    await pipe.watch(lease)
+                    if await pipe.get(lease) != owner:
+                        raise LeaseLostError(
+                            "another watch holds the lease; this cycle's results are dropped"
+                        )
+                with_history: set[str] = set(await self._redis.smembers(historied))
+                pipe.multi()
+                if step.states:
+                    pipe.hset(
+                        self._key("state"), mapping={k: s.model_dump_json() for k, s in step.states.items()}
+                    )
+                if step.removed:
+                    pipe.hdel(self._key("state"), *step.removed)
+                for event in step.events:
+                    pipe.zadd(
+                        self._key("history", event.key), {event.model_dump_json(): event.at.timestamp()}
+                    )
+                    pipe.sadd(historied, event.key)
+                for index, item in enumerate(outbox):
+                    pipe.hsetnx(self._key("outbox", "items"), item.key, item.model_dump_json())
+                    pipe.zadd(self._key("outbox"), {item.key: base + index}, nx=True)
+                for key in with_history:
+                    pipe.zremrangebyscore(self._key("history", key), "-inf", f"({cutoff}")
+                await pipe.execute()
+        except WatchError:
+            raise LeaseLostError(
+                "the lease changed hands during the cycle; its results are dropped"
+            ) from None
+        await self._forget_empty_histories()
+
+    async def _forget_empty_histories(self) -> None:
+        historied = self._key("historied")
+        keys: list[str] = sorted(await self._redis.smembers(historied))
+        if not keys:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.exists(self._key("history", key))
+            present = await pipe.execute()
+        gone = [key for key, there in zip(keys, present, strict=True) if not there]
+        if gone:
+            await self._redis.srem(historied, *gone)
+
+    async def since(self, pool_id: str) -> datetime | None:
+        state = await self.state(pool_id.lower())
+        return state.drifting_since if state else None
+
+    async def history(self, pool_id: str, days: float, now: datetime | None = None) -> list[Event]:
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).timestamp()
+        rows: list[str] = await self._redis.zrangebyscore(
+            self._key("history", pool_id.lower()), cutoff, "+inf"
+        )
+        events = [Event.model_validate_json(body) for body in rows]
+        return sorted(events, key=lambda e: (e.at, e.sequence))
+
+    async def find(self, ref: str) -> list[SubjectState]:
+        states = await self.load()
+        return [
+            s
+            for s in states.values()
+            if s.scope == "pool" and (s.key == ref.strip().lower() or s.pool_name == ref)
+        ]
+
+    # -- mutes -----------------------------------------------------------------------------
+
+    async def mute(self, pool_id: str, until: datetime) -> None:
+        await self._redis.hset(self._key("mutes"), pool_id.lower(), str(until.timestamp()))
+
+    async def unmute(self, pool_id: str) -> bool:
+        return bool(await self._redis.hdel(self._key("mutes"), pool_id.lower()))
+
+    async def muted(self, now: datetime) -> dict[str, datetime]:
+        rows: dict[str, str] = await self._redis.hgetall(self._key("mutes"))
+        live = {key: datetime.fromtimestamp(float(until), UTC) for key, until in rows.items()}
+        expired = [key for key, until in live.items() if until <= now]
+        if expired and not self.readonly:
+            await self._redis.hdel(self._key("mutes"), *expired)
+        return {key: until for key, until in live.items() if until > now}
+
+    # -- the outbox and the episodes' messages ----------------------------------------------
+
+    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        del now  # every pending item is returned: the caller keeps each episode in order
+        ranked: list[tuple[str, float]] = await self._redis.zrange(
+            self._key("outbox"), 0, limit - 1, withscores=True
+        )
+        if not ranked:
+            return []
+        bodies: list[Any] = await self._redis.hmget(self._key("outbox", "items"), [k for k, _ in ranked])
+        return [
+            OutboxItem.model_validate_json(body).model_copy(update={"order": int(score)})
+            for (_, score), body in zip(ranked, bodies, strict=True)
+            if body is not None
+        ]
+
+    async def pending(self) -> int:
+        return int(await self._redis.zcard(self._key("outbox")))
+
+    async def retry(self, item: OutboxItem) -> None:
+        await self._redis.hset(self._key("outbox", "items"), item.key, item.model_dump_json())
+
+    async def finish(self, key: str, *, forget_episode: str | None = None) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self._key("outbox"), key)
+            pipe.hdel(self._key("outbox", "items"), key)
+            if forget_episode is not None:
+                pipe.hdel(self._key("messages"), forget_episode)
+            await pipe.execute()
+
+    async def message(self, episode: str) -> SlackMessage | None:
+        body = await self._redis.hget(self._key("messages"), episode)
+        return SlackMessage.model_validate_json(body) if body else None
+
+    async def save_message(self, message: SlackMessage) -> None:
+        await self._redis.hset(self._key("messages"), message.episode, message.model_dump_json())
+
+    # -- the lease -------------------------------------------------------------------------
+
+    async def lease(self, owner: str, ttl: float) -> bool:
+        taken = await self._redis.eval(_TAKE, 1, self._key("lease"), owner, max(1, round(ttl * 1000)))
+        return bool(taken)
+
+    async def release(self, owner: str) -> None:
+        await self._redis.eval(_RELEASE, 1, self._key("lease"), owner)
+
+    async def holder(self) -> str | None:
+        """Who holds the lease now (for tests and logs)."""
+        value: str | None = await self._redis.get(self._key("lease"))
+        return value
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _guarded(method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+    """Redis failures as ``StoreUnavailableError``, naming the error's type only (never the URL)."""
+
+    @functools.wraps(method)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        from redis.exceptions import RedisError
+
+        try:
+            return await method(*args, **kwargs)
+        except RedisError as exc:
+            raise StoreUnavailableError(f"the watch's Redis did not answer ({type(exc).__name__})") from None
+
+    return call
+
+
+for _name, _method in list(vars(RedisStore).items()):
+    if inspect.iscoroutinefunction(_method) and not _name.startswith("_") and _name not in ("open", "aclose"):
+        setattr(RedisStore, _name, _guarded(_method))

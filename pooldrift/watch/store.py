@@ -1,0 +1,98 @@
+"""The protocol both state stores implement (``pooldrift.watch.state`` opens one), and what
+they share: the schema version and the error of a replica that lost its lease."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from .models import Event, OutboxItem, SlackMessage, SubjectState
+
+if TYPE_CHECKING:
+    from .events import Step
+
+__all__ = ["SCHEMA_VERSION", "LeaseLostError", "StateStore", "StoreUnavailableError", "WatchStateError"]
+
+#: the layout both stores write; a store written by a newer layout is refused, an older one upgraded
+SCHEMA_VERSION = 1
+
+
+class WatchStateError(Exception):
+    """The watch's own failures around its state; apart from ``PooldriftError``, the tree of the
+    API's failures that every front words, since no front ever answers with these."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LeaseLostError(WatchStateError):
+    """Another replica holds the lease: this one must not write what it computed."""
+
+
+class StoreUnavailableError(WatchStateError):
+    """The state store did not answer (a locked or broken file, Redis down); the cycle waits."""
+
+
+class StateStore(Protocol):
+    """The watch's durable memory. Every method is a coroutine; times are aware UTC datetimes."""
+
+    async def load(self) -> dict[str, SubjectState]:
+        """Every subject's last state (pools, and projects while they fail)."""
+        ...
+
+    async def state(self, key: str) -> SubjectState | None: ...
+
+    async def commit(
+        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+    ) -> None:
+        """At once: the new states, the events as history, the deliveries (an existing key is left
+        as is), and the history older than ``keep_days`` deleted. With ``owner``, only while that
+        owner holds the lease (``LeaseLostError`` otherwise)."""
+        ...
+
+    async def since(self, pool_id: str) -> datetime | None:
+        """Since when the pool has been drifting (None: not drifting, or not known)."""
+        ...
+
+    async def history(self, pool_id: str, days: float, now: datetime | None = None) -> list[Event]:
+        """The pool's changes from ``days`` before ``now`` (default: now) on, oldest first."""
+        ...
+
+    async def find(self, ref: str) -> list[SubjectState]:
+        """Pools whose id is ``ref`` or whose name is exactly ``ref``."""
+        ...
+
+    async def mute(self, pool_id: str, until: datetime) -> None: ...
+
+    async def unmute(self, pool_id: str) -> bool: ...
+
+    async def muted(self, now: datetime) -> dict[str, datetime]:
+        """Pools muted at ``now`` and until when (expired mutes are dropped)."""
+        ...
+
+    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """Deliveries in enqueue order, the first ``limit`` (due or not: order matters per episode)."""
+        ...
+
+    async def pending(self) -> int: ...
+
+    async def retry(self, item: OutboxItem) -> None:
+        """Store an item's new attempt count, due time, step and error."""
+        ...
+
+    async def finish(self, key: str, *, forget_episode: str | None = None) -> None:
+        """The delivery is made: drop it (and the episode's message, when the episode closed)."""
+        ...
+
+    async def message(self, episode: str) -> SlackMessage | None: ...
+
+    async def save_message(self, message: SlackMessage) -> None: ...
+
+    async def lease(self, owner: str, ttl: float) -> bool:
+        """Take the lease, or renew it if ``owner`` holds it; False when another owner holds it."""
+        ...
+
+    async def release(self, owner: str) -> None: ...
+
+    async def aclose(self) -> None: ...
