@@ -336,7 +336,7 @@ def scan_next_step(outcome: str, *, scope: str, status_code: int | None = None) 
     """What to do about a pool (``scope="pool"``) or a whole project a fleet scan could not
     read, from the failure's outcome label (``PooldriftError.outcome``) and HTTP status."""
     if outcome == "permission_denied":
-        needs = STATISTICS_PERMISSION if scope == "pool" else LIST_PERMISSION
+        needs = f"the IAM action {STATISTICS_ACTION}" if scope == "pool" else LIST_PERMISSION
         return f"The IAM user needs {needs}. {_GRANT}"
     # the core's own judgement of which 5xx may change its mind
     if outcome == "server_error" and status_code is not None and not _may_recover(status_code):
