@@ -21,11 +21,12 @@ MOST = 20
 
 
 class ProgressRelay:
-    """Called synchronously by the scan; a task (``run``) sends what is due, newest first.
+    """Called synchronously by the scan; a task (``run``) sends what is due.
 
-    A notification is due when ``done`` has moved a twentieth of ``total`` since the last one
-    (``total`` grows as projects are listed), or when the scan ends. Bursts coalesce: the task
-    always sends the latest numbers, so a slow client sees fewer messages, never stale ones.
+    A notification is due when pools are first found, when ``done`` has moved about a
+    twentieth of ``total`` since the last one (``total`` grows as projects are listed), and
+    when the scan ends; never more than ``most`` in all. Bursts coalesce: the task always sends
+    the latest numbers, so a slow client sees fewer messages, never stale ones.
     """
 
     def __init__(self, report: Report, *, most: int = MOST) -> None:

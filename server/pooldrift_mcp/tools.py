@@ -27,6 +27,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 from pooldrift.config import Settings
 from pooldrift.errors import InvalidInputError
 from pooldrift.validation import (
+    MAX_POOL_NAME,
     shown,
     validate_pool_name,
     validate_pool_ref,
@@ -163,16 +164,22 @@ async def drifted_desktops(
 
 
 def name_filter(name: str | None) -> str | None:
-    """A pool name filter, checked like a pool name and named `name` when refused."""
+    """A pool name filter, checked like a pool name (the same characters and length), refused
+    as `name`."""
     if name is None:
         return None
     name = name.strip()
     if not name:
         raise InvalidInputError("empty; omit it to take every pool", field="name")
+    if len(name) > MAX_POOL_NAME:
+        raise InvalidInputError(f"too long ({len(name)} characters; at most {MAX_POOL_NAME})", field="name")
     try:
         return validate_pool_name(name)
-    except InvalidInputError as exc:
-        raise InvalidInputError(exc.message.replace("pool reference", "name filter"), field="name") from None
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"invalid name filter {shown(name)}: letters, digits, Chinese characters, '-', '_' and '.' only",
+            field="name",
+        ) from None
 
 
 #: Read-only says it all: the spec gives the destructive and idempotent hints meaning only for
