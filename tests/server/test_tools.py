@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import ToolAnnotations
 from pooldrift_mcp.models import DriftKind
 from pooldrift_mcp.tools import build_server
 
@@ -131,24 +132,30 @@ async def test_tools_list_shows_schemas_annotations_and_stays_small(settings: Se
     async with connect(settings) as client:
         listed = await client.list_tools()
     tools = {tool.name: tool for tool in listed.tools}
-    assert set(tools) == {"pool_inconsistency", "list_desktop_pools"}
+    assert set(tools) == {"pool_inconsistency", "list_desktop_pools", "scan_pool_drift", "drifted_desktops"}
     for tool in tools.values():
-        annotations = tool.annotations
-        assert annotations is not None and annotations.title == tool.title
-        assert annotations.read_only_hint and annotations.idempotent_hint and annotations.open_world_hint
-        assert annotations.destructive_hint is False
-        assert tool.output_schema is not None and tool.output_schema["type"] == "object"
+        assert tool.annotations == ToolAnnotations(read_only_hint=True)
+        assert tool.title and tool.output_schema is not None and tool.output_schema["type"] == "object"
         assert tool.description and "\n    " not in tool.description  # dedented docstring
         for name, prop in tool.input_schema["properties"].items():
             assert prop.get("description"), name
+            assert "null" not in json.dumps(prop), name  # optional: left out, not null
     check = tools["pool_inconsistency"]
     assert check.input_schema["required"] == ["pool"]
     assert set(check.input_schema["properties"]) == {"pool", "project_id", "region"}
     assert {"summary", "counts", "request_id", "fetched_at"} <= set(check.output_schema["properties"])
     listing = tools["list_desktop_pools"]
     assert listing.input_schema["properties"]["limit"]["maximum"] == 100
+    scan = tools["scan_pool_drift"]
+    assert "required" not in scan.input_schema
+    assert set(scan.input_schema["properties"]) == {"name", "project_id", "region", "all_projects", "limit"}
+    assert {"pools", "totals", "failures", "more_available"} <= set(scan.output_schema["properties"])
+    drill = tools["drifted_desktops"]
+    assert drill.input_schema["required"] == ["pool"]
+    assert drill.input_schema["properties"]["kind"]["enum"] == [kind.value for kind in InconsistentType]
+    assert {"expected", "desktops", "total_count", "more_available"} <= set(drill.output_schema["properties"])
     wire = listed.model_dump_json(by_alias=True, exclude_none=True)
-    assert len(wire.encode()) <= 6000, len(wire.encode())
+    assert len(wire.encode()) <= 8000, len(wire.encode())
 
 
 def test_drift_kinds_in_the_schema_are_the_api_values() -> None:
@@ -266,7 +273,7 @@ async def test_missing_credentials_are_reported_by_the_tool(emulator: EmulatorSe
     async with connect(None) as client:  # the environment is clean: no key pair
         listed = await client.list_tools()
         is_error, text, _ = await call(client, "pool_inconsistency", pool="hr-win10")
-    assert len(listed.tools) == 2
+    assert len(listed.tools) == 4
     assert is_error and "HUAWEICLOUD_SDK_AK" in text and "not configured" in text and "restart" in text
 
 
