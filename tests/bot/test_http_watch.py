@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pooldrift_slack.blocks import REFRESH_ACTION
 from prometheus_client import REGISTRY
 
 from pooldrift.client import WorkspaceClient
@@ -22,7 +23,7 @@ from pooldrift.watch.slack import SlackWeb
 from pooldrift.watch.state import open_store
 from tests.bot.conftest import BotStarter
 from tests.bot.fake_slack import FakeSlack
-from tests.bot.harness import command_body
+from tests.bot.harness import action_body, command_body
 from tests.pooldrift.watch.slack_web import TOKEN, Posted, SlackWebApi
 
 CHANNEL = "C0WATCH01"
@@ -203,6 +204,9 @@ async def test_the_answer_says_since_when_a_pool_drifts_once_the_watch_has_seen_
     text = text_of(await ask(bot, slack, "finance-win11", "b"))
     assert f"Drifting since {since:%Y-%m-%d %H:%M} UTC (" in text
     assert "Trend: 0 → 3 → 7 since" in text
+    await bot.send(action_body(REFRESH_ACTION, pool.id, slack.response_url("r")))
+    (refreshed,) = await slack.wait_posts("r")
+    assert f"Drifting since {since:%Y-%m-%d %H:%M} UTC (" in text_of(refreshed.body), "the buttons too"
 
 
 async def test_without_the_watchs_state_the_answer_has_nothing_extra(
