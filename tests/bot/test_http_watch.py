@@ -175,6 +175,17 @@ async def test_mute_is_refused_when_the_watch_keeps_no_state(
     assert not (tmp_path / "home").exists(), "no state file made from Slack"
 
 
+async def test_a_bad_watch_setting_is_said_and_never_breaks_a_check(
+    start_bot: BotStarter, slack: FakeSlack, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    bot = start_bot(POOLDRIFT_STATE=str(tmp_path / "state.db"), POOLDRIFT_HISTORY_DAYS="0")
+    ack = (await bot.send(command_body("mute finance-win11 2h", slack.response_url("k")))).json()
+    assert "The drift watch's settings are wrong" in ack["text"] and "POOLDRIFT_HISTORY_DAYS" in ack["text"]
+    assert slack.posts == [] and len(emulator.requests) == 0
+    body = await ask(bot, slack, "dev-ubuntu22", "c")
+    assert "has drifted" in body["blocks"][0]["text"]["text"] and "Drifting since" not in text_of(body)
+
+
 async def test_an_unknown_pool_is_not_muted(
     start_bot: BotStarter, slack: FakeSlack, web: SlackWebApi, emulator: EmulatorServer, tmp_path: Path
 ) -> None:

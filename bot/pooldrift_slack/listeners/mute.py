@@ -20,7 +20,7 @@ from ..blocks import COMMAND, code, error_message
 from ..deps import Deps
 from ..kit import clip, esc
 from ..watch_blocks import muted_message, unmuted_message
-from ..watch_state import parse_mute_duration
+from ..watch_state import StateNotConfiguredError, parse_mute_duration
 from ..words import describe
 
 __all__ = ["MUTE", "UNMUTE", "mute_or_unmute"]
@@ -52,8 +52,12 @@ async def mute_or_unmute(deps: Deps, ack: AsyncAck, respond: AsyncRespond, audit
         return
     try:
         settings = deps.watch.for_mutes()
-    except ConfigurationError as exc:
-        await ack(**error_message(f":gear: {esc(exc.message)}."))
+    except StateNotConfiguredError as exc:
+        await ack(**error_message(describe(exc).text))
+        audit.write(exc.outcome)
+        return
+    except ConfigurationError as exc:  # a bad watch setting: not about reaching Huawei Cloud
+        await ack(**error_message(f":gear: The drift watch's settings are wrong: {esc(exc.message)}."))
         audit.write(exc.outcome)
         return
     audit.pool = ref
