@@ -23,7 +23,6 @@ __all__ = [
     "MAX_MUTE",
     "MIN_MUTE",
     "Since",
-    "StateNotConfiguredError",
     "WatchState",
     "parse_mute_duration",
 ]
@@ -64,10 +63,6 @@ class Since:
     zone: tzinfo
 
 
-class StateNotConfiguredError(ConfigurationError):
-    """Muting needs the watch's state, and this deployment has none."""
-
-
 def _configured(settings: WatchSettings) -> bool:
     """Redis, a state file named on purpose, or the default file once a watch has made it."""
     if settings.redis_url is not None or "state_path" in settings.model_fields_set:
@@ -87,15 +82,11 @@ class WatchState:
         self._load = load
         self.clock = clock
 
-    def for_mutes(self) -> WatchSettings:
-        """The watch's settings when mutes can be stored; ``ConfigurationError`` otherwise."""
+    def for_mutes(self) -> WatchSettings | None:
+        """The watch's settings when mutes can be stored, None when it keeps no state here;
+        ``ConfigurationError`` when a watch setting is wrong."""
         settings = self._load()
-        if not _configured(settings):
-            raise StateNotConfiguredError(
-                "Muting needs the drift watch's state, and none is set up here: whoever runs "
-                "pooldrift sets `POOLDRIFT_STATE` (the watch's SQLite file) or `POOLDRIFT_REDIS_URL`"
-            )
-        return settings
+        return settings if _configured(settings) else None
 
     @asynccontextmanager
     async def writer(self, settings: WatchSettings) -> AsyncIterator[StateStore]:

@@ -36,7 +36,6 @@ from pooldrift.errors import (
 
 from .blocks import COMMAND, code
 from .kit import esc
-from .watch_state import StateNotConfiguredError
 
 __all__ = [
     "NEXT_STEPS",
@@ -170,7 +169,6 @@ WORDING: dict[type[PooldriftError], _Wording] = {
     ),
     RateLimitError: _throttled,
     BudgetExhaustedError: _budget,
-    StateNotConfiguredError: lambda exc: f":gear: {esc(exc.message)}.",
     ServerError: lambda exc: (
         f":rotating_light: The Workspace API is failing ({_status(exc)}); the problem is on "
         f"Huawei Cloud's side. {_LATER}" + _request_id(exc)

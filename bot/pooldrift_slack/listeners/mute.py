@@ -20,12 +20,16 @@ from ..blocks import COMMAND, code, error_message
 from ..deps import Deps
 from ..kit import clip, esc
 from ..watch_blocks import muted_message, unmuted_message
-from ..watch_state import StateNotConfiguredError, parse_mute_duration
+from ..watch_state import parse_mute_duration
 from ..words import describe
 
 __all__ = ["MUTE", "UNMUTE", "mute_or_unmute"]
 
 MUTE, UNMUTE = "mute", "unmute"
+_NO_STATE = (
+    ":gear: Muting needs the drift watch's state, and none is set up here: whoever runs pooldrift "
+    "sets `POOLDRIFT_STATE` (the watch's SQLite file) or `POOLDRIFT_REDIS_URL`."
+)
 
 
 def _words(args: str, *, mute: bool) -> tuple[str, timedelta | None]:
@@ -52,13 +56,13 @@ async def mute_or_unmute(deps: Deps, ack: AsyncAck, respond: AsyncRespond, audit
         return
     try:
         settings = deps.watch.for_mutes()
-    except StateNotConfiguredError as exc:
-        await ack(**error_message(describe(exc).text))
-        audit.write(exc.outcome)
-        return
     except ConfigurationError as exc:  # a bad watch setting: not about reaching Huawei Cloud
         await ack(**error_message(f":gear: The drift watch's settings are wrong: {esc(exc.message)}."))
         audit.write(exc.outcome)
+        return
+    if settings is None:
+        await ack(**error_message(_NO_STATE))
+        audit.write("configuration")
         return
     audit.pool = ref
     doing = "Muting" if mute else "Unmuting"
