@@ -5,8 +5,11 @@ a temporary file, its alerts to the fake Slack Web API) whose cycles the test ru
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +84,32 @@ def calls(operation: str, outcome: str) -> float:
     return REGISTRY.get_sample_value("pooldrift_calls_total", labels) or 0.0
 
 
+class Audited(logging.Handler):
+    """Sets ``done`` once an audit record of ``operation`` is written (just after its post)."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(logging.INFO)
+        self.operation = operation
+        self.done = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "operation", None) == self.operation:
+            self.done.set()
+
+
+@contextmanager
+def audited(operation: str) -> Iterator[Audited]:
+    logger = logging.getLogger("pooldrift.audit")
+    handler, level = Audited(operation), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def text_of(body: dict[str, Any]) -> str:
     return "\n".join(str(b.get("text", {}).get("text", "")) for b in body["blocks"] if b["type"] == "section")
 
@@ -109,7 +138,9 @@ async def test_a_muted_pool_is_not_announced_until_unmuted(
         web.reset()
         before = calls("mute", "ok")
 
-        answer = await ask(bot, slack, "mute finance-win11 2h", "m")
+        with audited("mute") as audit:
+            answer = await ask(bot, slack, "mute finance-win11 2h", "m")
+            assert await asyncio.to_thread(audit.done.wait, 5), "the mute is audited"
         assert answer["response_type"] == "ephemeral"
         assert f"Muted *finance-win11* `{muted.id}` for 2 h, until" in text_of(answer)
         assert calls("mute", "ok") == before + 1
@@ -156,7 +187,9 @@ async def test_bad_durations_and_pools_are_refused_before_any_request(
     bot = start_bot(POOLDRIFT_STATE=str(state))
     operation = text.split()[0]
     before = calls(operation, "invalid_input")
-    response = await bot.send(command_body(text, slack.response_url("k")))
+    with audited(operation) as audit:
+        response = await bot.send(command_body(text, slack.response_url("k")))
+        assert await asyncio.to_thread(audit.done.wait, 5), "the refusal is audited"
     ack = response.json()
     assert ack["response_type"] == "ephemeral" and said in ack["text"]
     assert slack.posts == [] and len(emulator.requests) == 0
