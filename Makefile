@@ -54,6 +54,8 @@ deploy-lint: $(DEPLOY_STAMP)
 	$(DEPLOY_BIN)/hadolint --failure-threshold info Dockerfile
 	$(DEPLOY_BIN)/checkov --quiet --compact --skip-download --framework kubernetes dockerfile \
 	  -f Dockerfile $(K8S_MANIFESTS)
+	@command -v promtool >/dev/null || { echo "promtool not found (Debian: apt-get install prometheus)"; exit 1; }
+	promtool check rules manifests/prometheus/pooldrift-rules.yaml
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix $(LINTED)

@@ -64,9 +64,11 @@ def report_message(
     in_channel: bool,
     refreshed: bool = False,
     value: str | None = None,
+    history: str = "",
 ) -> dict[str, Any]:
     """The drift counts of one pool: status header, one field per kind, context, buttons.
-    ``value`` is what the buttons carry (default the pool id; a scan across projects adds where)."""
+    ``value`` is what the buttons carry (default the pool id; a scan across projects adds where);
+    ``history`` what the drift watch knows (since when, the trend), mrkdwn, shown when given."""
     name = _pool_title(report)
     if report.drifted:
         title = f"⚠️ {name} has drifted"
@@ -100,6 +102,7 @@ def report_message(
         header(title),
         section(esc(report.summary())),
         section(fields=fields),
+        *([section(history)] if history else []),
         context(" · ".join(facts)),
         actions(*buttons, block_id="pooldrift_report"),
     ]
@@ -143,6 +146,8 @@ def help_message() -> dict[str, Any]:
         f"*{COMMAND} scan <part of a name>* — only the pools whose name contains it (any case), "
         f"e.g. `{COMMAND} scan win11`.\n"
         f"*{COMMAND} pools* — the desktop pools in the project.\n"
+        f"*{COMMAND} mute <pool> <duration>* — the drift watch posts no alert about the pool "
+        f"for that long (e.g. `30m`, `2h`, `1d`); *{COMMAND} unmute <pool>* ends it.\n"
         f"*{COMMAND} help* — this message."
     )
     blocks = [
@@ -152,7 +157,10 @@ def help_message() -> dict[str, Any]:
             "from their pool's configuration (Huawei Cloud Workspace)."
         ),
     ]
-    usage = f"Usage: {COMMAND} <pool id or name> | {COMMAND} scan [name] | {COMMAND} pools | {COMMAND} help"
+    usage = (
+        f"Usage: {COMMAND} <pool id or name> | {COMMAND} scan [name] | {COMMAND} pools | "
+        f"{COMMAND} mute <pool> <duration> | {COMMAND} unmute <pool> | {COMMAND} help"
+    )
     return message(usage, blocks)
 
 

@@ -13,6 +13,7 @@ from pooldrift.client import WorkspaceClient
 from .drain import InFlight
 from .priority import AckFirst
 from .settings import SlackSettings
+from .watch_state import WatchState
 
 __all__ = ["CONTEXT_KEY", "Deps", "deps_of"]
 
@@ -23,12 +24,14 @@ CONTEXT_KEY = "deps"
 @dataclass(frozen=True)
 class Deps:
     """The settings, the shared client (fetched per answer, so a server can open it in its
-    lifespan after the routes were built), and the ack-first and in-flight bookkeeping."""
+    lifespan after the routes were built), the ack-first and in-flight bookkeeping, and the
+    drift watch's state (mutes, "since when")."""
 
     settings: SlackSettings
     get_client: Callable[[], WorkspaceClient]
     ack_first: AckFirst = field(default_factory=AckFirst)
     in_flight: InFlight = field(default_factory=InFlight)
+    watch: WatchState = field(default_factory=WatchState)
 
 
 def deps_of(context: Mapping[str, Any]) -> Deps:

@@ -55,7 +55,7 @@ log = logging.getLogger("pooldrift.slack")
 
 _USAGE = (
     f"Try `{COMMAND} <pool id or exact name>`, `{COMMAND} scan [part of a pool name]`, "
-    f"`{COMMAND} pools` or `{COMMAND} help`."
+    f"`{COMMAND} pools`, `{COMMAND} mute <pool> 2h` or `{COMMAND} help`."
 )
 _LISTS = f"`{COMMAND} pools` lists the pools there are."
 _LATER = "Try again in a minute."

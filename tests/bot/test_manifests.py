@@ -1,5 +1,5 @@
 """The Slack app manifests agree with the bot: one command, the buttons' interactivity, the
-least scopes, and the mode each is for."""
+least scopes (the command, and the drift watch's posts and look-ups), and the mode each is for."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ def test_command_interactivity_and_least_scopes(name: str) -> None:
     manifest = load(name)
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND and command["should_escape"] is False
-    assert manifest["oauth_config"]["scopes"] == {"bot": ["commands"]}
+    # commands: /pooldrift; chat:write: the watch's alerts; channels:history: the watch's
+    # look-up of an alert it may have posted before a crash (pooldrift.watch.delivery)
+    assert manifest["oauth_config"]["scopes"] == {"bot": ["commands", "chat:write", "channels:history"]}
+    for verb in ("scan", "pools", "mute", "unmute", "help"):
+        assert verb in command["usage_hint"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert len(manifest["display_information"]["name"]) <= 35
 

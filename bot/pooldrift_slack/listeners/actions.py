@@ -21,6 +21,7 @@ from ..audit import Audit, Who, refusal
 from ..blocks import OPEN_POOL_ACTION, REFRESH_ACTION, SHOW_DRIFTED_ACTION, report_message
 from ..deps import Deps, deps_of
 from ..drilldown_blocks import drilldown_message
+from ..watch_blocks import since_lines
 from ..words import describe
 
 __all__ = ["on_open_pool", "on_refresh", "on_show_drifted", "register"]
@@ -46,10 +47,11 @@ async def _admitted(
 
 
 async def _report(
-    address: PoolAddress, client: WorkspaceClient, audit: Audit, *, refreshed: bool = False
+    deps: Deps, address: PoolAddress, client: WorkspaceClient, audit: Audit, *, refreshed: bool = False
 ) -> Payload:
     report = await address.view(client).check(address.pool_id)
     audit.request_id = report.request_id
+    known = await deps.watch.since(report.pool_id)
     return report_message(
         report,
         who=audit.who.user,
@@ -57,6 +59,7 @@ async def _report(
         in_channel=False,
         refreshed=refreshed,
         value=address.value,
+        history=since_lines(known.since, known.trend, now=known.now, zone=known.zone) if known else "",
     )
 
 
@@ -76,7 +79,7 @@ async def on_refresh(
             return
 
         async def refresh(client: WorkspaceClient) -> Payload:
-            payload = await _report(address, client, audit, refreshed=True)
+            payload = await _report(deps, address, client, audit, refreshed=True)
             # the replaced message keeps its visibility; only the content changes
             del payload["response_type"]
             payload["replace_original"] = True
@@ -103,7 +106,7 @@ async def on_open_pool(
             return
 
         async def open_pool(client: WorkspaceClient) -> Payload:
-            payload = await _report(address, client, audit)
+            payload = await _report(deps, address, client, audit)
             payload["replace_original"] = False
             return payload
 

@@ -1,5 +1,6 @@
-"""``/pooldrift``: help, ``pools``, ``scan [name]``, or one pool's drift. ``ack()`` comes first,
-then the client, then a pure builder, then one post to the ``response_url``.
+"""``/pooldrift``: help, ``pools``, ``scan [name]``, ``mute``/``unmute`` (in ``mute``), or one
+pool's drift. ``ack()`` comes first, then the client, then a pure builder, then one post to the
+``response_url``.
 """
 
 from __future__ import annotations
@@ -21,15 +22,21 @@ from ..blocks import COMMAND, checking_text, error_message, help_message, pools_
 from ..deps import Deps, deps_of
 from ..first_line import FirstLine
 from ..scan_blocks import counted_message, scan_message, scanning_text
+from ..watch_blocks import since_lines
 from ..words import describe
+from .mute import MUTE, UNMUTE, mute_or_unmute
 
 __all__ = ["on_pooldrift", "register"]
+
+
+_VERBS = ("scan", MUTE, UNMUTE)
 
 
 def _operation(word: str) -> str:
     if word in ("", "help", "pools"):
         return word or "help"
-    return "scan" if word.split(maxsplit=1)[0] == "scan" else "check"
+    first = word.split(maxsplit=1)[0]
+    return first if first in _VERBS else "check"
 
 
 async def on_pooldrift(
@@ -47,7 +54,7 @@ async def _pooldrift(deps: Deps, ack: AsyncAck, command: dict[str, Any], respond
     word = text.lower()
     operation = _operation(word)
     # a scan's audit record names its filter, if any, where the others name the pool asked about
-    asked = text.split(maxsplit=1)[1:] if operation == "scan" else [text] if text else []
+    asked = text.split(maxsplit=1)[1:] if operation in _VERBS else [text] if text else []
     audit = Audit("command", who, operation, pool=asked[0] if asked else None)
     refused = refusal(settings, who)
     if refused is not None:
@@ -76,6 +83,9 @@ async def _pooldrift(deps: Deps, ack: AsyncAck, command: dict[str, Any], respond
     if audit.operation == "scan":
         await _scan(deps, ack, respond, audit, wanted=audit.pool)
         return
+    if audit.operation in (MUTE, UNMUTE):
+        await mute_or_unmute(deps, ack, respond, audit, audit.pool or "")
+        return
     try:
         ref = validate_pool_ref(text)
     except InvalidInputError as exc:  # refused before any request: the ack is the answer
@@ -87,8 +97,13 @@ async def _pooldrift(deps: Deps, ack: AsyncAck, command: dict[str, Any], respond
     async def check(client: WorkspaceClient) -> Payload:
         report = await client.check(ref)
         audit.request_id = report.request_id
+        known = await deps.watch.since(report.pool_id)
         return report_message(
-            report, who=who.user, elapsed_ms=audit.elapsed_ms(), in_channel=settings.results_in_channel
+            report,
+            who=who.user,
+            elapsed_ms=audit.elapsed_ms(),
+            in_channel=settings.results_in_channel,
+            history=since_lines(known.since, known.trend, now=known.now, zone=known.zone) if known else "",
         )
 
     await answer(check, deps, respond, audit)
