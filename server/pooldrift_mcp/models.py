@@ -27,14 +27,21 @@ def compact(schema: dict[str, Any], *_: object) -> None:
     goes to the model at the start of every conversation, so its bytes are worth saving."""
     for prop in [schema, *schema.get("properties", {}).values()]:
         prop.pop("title", None)
-        options = prop.get("anyOf")
-        if (
-            isinstance(options, list)
-            and len(options) == 2
-            and all(set(o) == {"type"} and isinstance(o["type"], str) for o in options)
-        ):
-            del prop["anyOf"]
-            prop["type"] = [o["type"] for o in options]
+        if isinstance(prop.get("additionalProperties"), dict):
+            _nullable(prop["additionalProperties"])
+        _nullable(prop)
+
+
+def _nullable(prop: dict[str, Any]) -> None:
+    """``anyOf: [{type: T, ...}, {type: null}]`` as ``{type: [T, null], ...}`` (the other keywords
+    of T, such as ``format`` or ``minimum``, apply only to T's values: the same schema)."""
+    options = prop.get("anyOf")
+    if not (isinstance(options, list) and len(options) == 2 and {"type": "null"} in options):
+        return
+    (other,) = [o for o in options if o != {"type": "null"}]
+    if isinstance(other.get("type"), str) and "$ref" not in other:
+        del prop["anyOf"]
+        prop.update({**other, "type": [other["type"], "null"]})
 
 
 class _Output(BaseModel):
@@ -72,6 +79,11 @@ class PoolInconsistency(_Output):
     project_id: str = Field(description="Project queried.")
     request_id: str | None = Field(description="Upstream X-Request-Id, for support tickets.")
     fetched_at: datetime = Field(description="When the counts were fetched (UTC).")
+    drifting_since: datetime | None = Field(
+        default=None,
+        exclude_if=lambda since: since is None,
+        description="Since when the drift watch saw it drifting; absent: unknown.",
+    )
 
     @classmethod
     def from_report(cls, report: DriftReport) -> PoolInconsistency:

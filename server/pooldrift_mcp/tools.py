@@ -26,6 +26,7 @@ from pooldrift.config import Settings
 from pooldrift.validation import shown, validate_pool_ref
 from pooldrift.version import __version__
 
+from .history import pool_drift_history, with_since
 from .models import MAX_POOLS_LISTED, PoolInconsistency, PoolListing, compact
 from .runtime import Runtime, record
 from .wording import LIST_PERMISSION, invalid_arguments
@@ -70,7 +71,7 @@ async def pool_inconsistency(
         runtime = ctx.request_context.lifespan_context
         ref = validate_pool_ref(pool)
         client = runtime.client_for(region=region, project_id=project_id)
-        return PoolInconsistency.from_report(await client.check(ref))
+        return await with_since(PoolInconsistency.from_report(await client.check(ref)), runtime)
 
 
 async def list_desktop_pools(
@@ -176,6 +177,7 @@ def build_server(
         tools=[
             StrictTool.of(pool_inconsistency, "Desktop pool drift"),
             StrictTool.of(list_desktop_pools, "List desktop pools"),
+            StrictTool.of(pool_drift_history, "Pool drift history"),
         ],
         title="pooldrift",
         version=__version__,

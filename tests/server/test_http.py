@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pooldrift.emulator import EmulatorServer
 from pooldrift.version import __version__
 from tests.helpers import LineReader, process_env, start_process
-from tests.server.support import check_drift, check_listing, expected_drift, stop_and_close
+from tests.server.support import TOOLS, check_drift, check_listing, expected_drift, stop_and_close
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-server"))
 TOKEN = "first-token-0123456789abcdef"
@@ -66,7 +66,7 @@ async def test_both_tools_over_http(server: Running, emulator: EmulatorServer) -
         listed = await client.list_tools()
         drift = await client.call_tool("pool_inconsistency", {"pool": "callcenter-win10"})
         pools = await client.call_tool("list_desktop_pools", {"name": "win10"})
-    assert {tool.name for tool in listed.tools} == {"pool_inconsistency", "list_desktop_pools"}
+    assert {tool.name for tool in listed.tools} == TOOLS
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in listed.tools)
     check_drift(drift.structured_content, emulator, emulator.data.pool_named("callcenter-win10"))
     check_listing(pools.structured_content, emulator, name="win10")

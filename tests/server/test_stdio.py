@@ -14,7 +14,7 @@ from mcp.client.stdio import stdio_client
 from pooldrift.emulator import EmulatorServer
 from pooldrift.version import __version__
 from tests.helpers import LineReader, stop_process, subprocess_env
-from tests.server.support import check_drift, check_listing, expected_drift
+from tests.server.support import TOOLS, check_drift, check_listing, expected_drift
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-mcp"))
 
@@ -33,7 +33,7 @@ async def test_both_tools_over_stdio(
             drift = await client.call_tool("pool_inconsistency", {"pool": "sales-win11"})
             pools = await client.call_tool("list_desktop_pools", {"limit": 5})
             failed = await client.call_tool("pool_inconsistency", {"pool": "sales"})
-    assert {tool.name for tool in listed.tools} == {"pool_inconsistency", "list_desktop_pools"}
+    assert {tool.name for tool in listed.tools} == TOOLS
     check_drift(drift.structured_content, emulator, emulator.data.pool_named("sales-win11"))
     check_listing(pools.structured_content, emulator, limit=5)
     assert failed.is_error and "no pool named 'sales'" in str(failed.content)
@@ -123,7 +123,7 @@ def test_raw_2024_11_05_handshake_and_pure_stdout(
         assert init["result"]["serverInfo"]["name"] == "pooldrift"
         session.send({"method": "notifications/initialized"})
         tools = session.request(2, "tools/list", {})["result"]["tools"]
-        assert sorted(tool["name"] for tool in tools) == ["list_desktop_pools", "pool_inconsistency"]
+        assert {tool["name"] for tool in tools} == TOOLS
         pool = emulator.data.pool_named("dev-ubuntu22")
         answer = session.request(
             3, "tools/call", {"name": "pool_inconsistency", "arguments": {"pool": pool.id}}
