@@ -220,7 +220,8 @@ def test_a_bad_watch_setting_is_one_line_and_exit_2(
     env = process_env(emulator, POOLDRIFT_PORT="0", **variables)
     done = subprocess.run([PROGRAM], env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("pooldrift-server: ") and named in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("pooldrift-server: ")
+    assert named in done.stderr
 
 
 async def test_two_replicas_on_redis_post_each_alert_once(
