@@ -235,9 +235,7 @@ async def test_two_replicas_on_redis_post_each_alert_once(
         pool = emulator.data.pool_named("finance-win11")
         make_drift(emulator, pool, "disk_size", 2)
         await slack.wait_for(lambda: len(alerts(slack, pool.id)) == 1, why="the alert")
-        leaders = [
-            s.metrics()[("pooldrift_watch_leader", ())] for s in (first, second)
-        ]
+        leaders = [s.metrics()[("pooldrift_watch_leader", ())] for s in (first, second)]
         assert sorted(leaders) == [0, 1], "one replica leads"
         leader = (first, second)[leaders.index(1)]
         leader.cycles(3)
