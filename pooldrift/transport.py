@@ -49,6 +49,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
+        # deferred to the first request (here and below): aiohttp costs ~0.1–0.2 s to import,
+        # which a process that sends nothing (--help, the MCP server's start) should not pay
         import aiohttp
 
         connector = aiohttp.TCPConnector(

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .app import EmulatorApp, create_app
+from .cli import main as _run
 from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, EmulatorConfig
 from .data import Desktop, EmulatorData, Pool, Project
 from .faults import Faults
@@ -64,6 +65,4 @@ __all__ = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``pooldrift emulator``: see ``pooldrift emulator --help``."""
-    from .cli import main as run
-
-    return run(argv)
+    return _run(argv)

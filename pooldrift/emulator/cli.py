@@ -15,6 +15,7 @@ from types import FrameType
 
 from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, EmulatorConfig
 from .generate import FleetSpec
+from .server import EmulatorServer
 from .shape import COUNTS, FILTER_VALUES, NAME_FILTERS
 
 DEFAULT_PORT = 8000
@@ -111,8 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     log = logging.getLogger("pooldrift.emulator")
-
-    from .server import EmulatorServer
 
     try:
         sizes = {"pools": args.pools, "desktops_per_pool": args.desktops_per_pool, "projects": args.projects}

@@ -9,7 +9,9 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Self
+
+import uvicorn
 
 from .app import EmulatorApp, create_app
 from .config import EmulatorConfig
@@ -18,9 +20,6 @@ from .faults import Faults
 from .recorder import RequestLog
 from .shape import Shape
 from .throttle import Throttle
-
-if TYPE_CHECKING:
-    import uvicorn
 
 
 class EmulatorServer:
@@ -76,7 +75,6 @@ class EmulatorServer:
         self.app.reset()
 
     def start(self, timeout: float = 10.0) -> Self:
-        import uvicorn
 
         if self._thread is not None:
             return self
