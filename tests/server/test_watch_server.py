@@ -242,3 +242,24 @@ async def test_two_replicas_on_redis_post_each_alert_once(
         assert len(alerts(slack, pool.id)) == 1 and len(slack.top()) == drifted_pools(emulator)
         for server in (first, second):
             stop_process(server.proc)
+
+
+def test_sigterm_during_a_slow_cycle_stops_within_the_grace(
+    watch_env: dict[str, str], emulator: EmulatorServer, servers: list[Server]
+) -> None:
+    """A cycle stuck on a slow API gets what is left of the grace, then is cancelled: exit 0."""
+    env = {**watch_env, "POOLDRIFT_SHUTDOWN_GRACE": "1", "POOLDRIFT_DEADLINE": "120"}
+    server = Server(env)
+    servers.append(server)
+    server.cycles(1)
+    emulator.faults.update(latency=60.0)
+    emulator.requests.clear()
+    deadline = time.monotonic() + 15
+    while len(emulator.requests) == 0:  # the next cycle's first request is now held
+        assert time.monotonic() < deadline, "no cycle started"
+        time.sleep(0.01)
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(15) == 0
+    assert time.monotonic() - started < 10, "not waiting for the 60 s answer"
+    assert "did not end within the grace: cancelled" in server.err.text(1.0)
