@@ -19,7 +19,7 @@ from pydantic import Field
 from pooldrift.errors import ConfigurationError, InvalidInputError, PooldriftError
 from pooldrift.validation import is_pool_id, shown, validate_pool_ref
 
-from .models import PoolInconsistency, _Output
+from .models import Output, PoolInconsistency
 from .runtime import Runtime
 
 if TYPE_CHECKING:
@@ -42,21 +42,19 @@ NO_STATE = (
 ChangeEvent = Literal["drifted", "worse", "better", "resolved", "pool_gone", "scan_failing", "scan_recovered"]
 
 
-class DriftChange(_Output):
-    """One change the watch saw."""
-
+class DriftChange(Output):
     at: datetime
     event: ChangeEvent
-    counts: dict[str, int | None] = Field(description="Per kind, after it; null: unknown.")
+    counts: dict[str, int | None]
 
 
-class PoolDriftHistory(_Output):
+class PoolDriftHistory(Output):
     """A pool's drift as the watch recorded it."""
 
     summary: str = Field(description="Quote this.")
     pool_id: str
     pool_name: str | None
-    drifting_since: datetime | None = Field(description="null: not drifting, or not watched.")
+    drifting_since: datetime | None
     trend: str | None = Field(description="Drifted desktops after each change.")
     changes: list[DriftChange] = Field(description=f"The last {MAX_CHANGES}, oldest first.")
     total_changes: int
@@ -67,9 +65,8 @@ async def pool_drift_history(
     pool: Annotated[str, Field(description="Pool id or exact name.")],
     days: Annotated[int, Field(ge=1, le=MAX_DAYS, description="Days back.")] = 7,
 ) -> PoolDriftHistory:
-    """Since when a desktop pool has been drifting and how its drift changed, as pooldrift's
-    drift watch recorded it. Call this when asked since when, how long or how often a pool
-    drifted, or whether it is getting worse; pool_inconsistency gives the counts now."""
+    """Since when a pool has been drifting and how its drift changed, from the drift watch's
+    records. Call this for since when, how long, how often, or getting worse?"""
     async with Runtime.call("pool_drift_history", doing=f"reading the drift history of {shown(pool)}"):
         ref = validate_pool_ref(pool)
         async with _reader(ctx.request_context.lifespan_context) as store:

@@ -99,7 +99,10 @@ def create_app(
     mcp = build_server(shared=current, token_verifier=verifier, auth=auth)
     mcp_app = mcp.streamable_http_app(
         streamable_http_path="/mcp",
-        json_response=True,  # one request, one answer: the tools send no progress or notifications
+        # SSE, for scan_pool_drift's progress: a 2026-07-28 call still gets one JSON answer unless
+        # it sends a notification (the SDK commits to SSE only then); a 2025 session's calls are
+        # each an SSE stream, as that version of the spec lets a server answer
+        json_response=False,
         transport_security=transport_security(settings),
         host=settings.host,
         # each idle session holds ~42 KiB (bench_mcp.py, section 5): bound how many, and for how long
@@ -130,7 +133,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *probe_routes(lambda: state.runtime, health, metrics_token=settings.metrics_token),
         *(endpoint.routes if endpoint is not None else []),
-        Mount("", app=mcp_app),  # last: /mcp with its bearer-token middleware
+        Mount("", app=drain.track(mcp_app)),  # last: /mcp with its bearer-token middleware
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -1,7 +1,7 @@
 """What the MCP tools return: pydantic models that become each tool's ``outputSchema``.
 
-Field descriptions are written for a model reading the schema; keep them short (they are
-sent on every ``tools/list``).
+Field descriptions are written for a model reading the schema, and only where the name does
+not say it all: they are sent on every ``tools/list``, which must stay within 8 KB.
 """
 
 from __future__ import annotations
@@ -27,24 +27,55 @@ def compact(schema: dict[str, Any], *_: object) -> None:
     goes to the model at the start of every conversation, so its bytes are worth saving."""
     for prop in [schema, *schema.get("properties", {}).values()]:
         prop.pop("title", None)
-        if isinstance(prop.get("additionalProperties"), dict):
-            _nullable(prop["additionalProperties"])
-        _nullable(prop)
+        options = prop.get("anyOf")
+        if not isinstance(options, list) or not all(isinstance(o.get("type"), str) for o in options):
+            continue
+        if all(set(o) == {"type"} for o in options):
+            del prop["anyOf"]
+            prop["type"] = [o["type"] for o in options]
+        elif (  # a constrained number or null: the constraints apply to numbers only
+            len(options) == 2
+            and options[0]["type"] in ("integer", "number")
+            and "enum" not in options[0]
+            and options[1] == {"type": "null"}
+        ):
+            del prop["anyOf"]
+            prop.update(options[0])
+            prop["type"] = [options[0]["type"], "null"]
+        elif (  # an optional enum: its values and null
+            len(options) == 2 and set(options[0]) == {"enum", "type"} and options[1] == {"type": "null"}
+        ):
+            del prop["anyOf"]
+            prop["enum"] = [*options[0]["enum"], None]
+            prop["type"] = [options[0]["type"], "null"]
 
 
-def _nullable(prop: dict[str, Any]) -> None:
-    """``anyOf: [{type: T, ...}, {type: null}]`` as ``{type: [T, null], ...}`` (the other keywords
-    of T, such as ``format`` or ``minimum``, apply only to T's values: the same schema)."""
-    options = prop.get("anyOf")
-    if not (isinstance(options, list) and len(options) == 2 and {"type": "null"} in options):
-        return
-    (other,) = [o for o in options if o != {"type": "null"}]
-    if isinstance(other.get("type"), str) and "$ref" not in other:
-        del prop["anyOf"]
-        prop.update({**other, "type": [other["type"], "null"]})
+def slim_input(schema: dict[str, Any]) -> None:
+    """Trim a tool's input schema for tools/list: ``compact`` (the SDK's argument model titles
+    every field), and an optional argument without its ``default: null`` and ``null`` type:
+    leaving it out says as much (null is still taken)."""
+    compact(schema)
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+            if isinstance(prop.get("type"), list):
+                prop["type"] = next(t for t in prop["type"] if t != "null")
+            if "enum" in prop:
+                prop["enum"] = [v for v in prop["enum"] if v is not None]
 
 
-class _Output(BaseModel):
+def slim_output(schema: dict[str, Any]) -> None:
+    """Trim a tool's output schema for tools/list: no ``required`` lists (every field of an
+    answer is always there, null when unknown) and no description of the whole answer (the
+    tool's description says it)."""
+    schema.pop("description", None)
+    for part in [schema, *schema.get("$defs", {}).values()]:
+        part.pop("required", None)
+
+
+class Output(BaseModel):
+    """A tool's answer: its schema compacted."""
+
     model_config = ConfigDict(json_schema_extra=compact)
 
 
@@ -52,37 +83,28 @@ class _Output(BaseModel):
 DriftKind = Literal["PRODUCT_ID", "IMAGE_ID", "DISK_NUM", "DISK_SIZE"]
 
 
-class DriftCount(_Output):
-    """One way desktops can differ from their pool, and how many do."""
-
-    kind: DriftKind = Field(description="The drift kind (the API's inconsistent_type).")
-    count: int | None = Field(
-        ge=0, description="Desktops that differ so; null: not reported (unknown, not 0)."
-    )
-    meaning: str = Field(description="What this kind of drift means.")
+class DriftCount(Output):
+    kind: DriftKind = Field(description="The API's inconsistent_type.")
+    count: int | None = Field(description="null: not reported (unknown, not 0).")
+    meaning: str
 
 
-class PoolInconsistency(_Output):
-    """The drift counts of one desktop pool."""
-
-    summary: str = Field(description="One plain sentence to quote to the user.")
-    consistent: bool = Field(description="True only when all four counts are reported and 0.")
-    drifted_desktops_at_least: int = Field(
-        ge=0,
-        description="Lower bound on drifted desktops: the largest count (counts overlap; never add them).",
-    )
-    counts: list[DriftCount] = Field(description="The four drift counts, in a fixed order.")
-    pool_id: str = Field(description="Pool id (UUID).")
-    pool_name: str | None = Field(description="Pool name.")
-    desktop_count: int | None = Field(description="Desktops in the pool.")
-    region: str = Field(description="Region queried.")
-    project_id: str = Field(description="Project queried.")
-    request_id: str | None = Field(description="Upstream X-Request-Id, for support tickets.")
-    fetched_at: datetime = Field(description="When the counts were fetched (UTC).")
+class PoolInconsistency(Output):
+    summary: str = Field(description="Quote it.")
+    consistent: bool = Field(description="All four counts reported and 0.")
+    drifted_desktops_at_least: int = Field(description="The largest count: a lower bound.")
+    counts: list[DriftCount] = Field(description="The four, in a fixed order.")
+    pool_id: str
+    pool_name: str | None
+    desktop_count: int | None
+    region: str
+    project_id: str
+    request_id: str | None = Field(description="Upstream X-Request-Id.")
+    fetched_at: datetime
     drifting_since: datetime | None = Field(
         default=None,
         exclude_if=lambda since: since is None,
-        description="Since when the drift watch saw it drifting; absent: unknown.",
+        description="Since when the watch saw it drifting.",
     )
 
     @classmethod
@@ -109,25 +131,21 @@ class PoolInconsistency(_Output):
         )
 
 
-class PoolSummary(_Output):
-    """Just enough about a pool to pick it."""
-
-    id: str = Field(description="Pool id (UUID); pass it to pool_inconsistency.")
-    name: str = Field(description="Pool name.")
+class PoolSummary(Output):
+    id: str
+    name: str
     type: str | None = Field(description="DYNAMIC or STATIC.")
-    status: str | None = Field(description="Pool status, e.g. STEADY.")
-    desktop_count: int | None = Field(description="Desktops in the pool.")
+    status: str | None
+    desktop_count: int | None
 
 
-class PoolListing(_Output):
-    """A capped page of the project's desktop pools."""
-
-    pools: list[PoolSummary] = Field(description="Pools, at most `limit` of them.")
-    total_count: int = Field(ge=0, description="How many pools matched in total.")
-    more_available: bool = Field(description="True when more pools matched than are listed here.")
-    hint: str | None = Field(description="What to do when the list is incomplete or empty.")
-    region: str = Field(description="Region queried.")
-    project_id: str = Field(description="Project queried.")
+class PoolListing(Output):
+    pools: list[PoolSummary] = Field(description="At most `limit`.")
+    total_count: int = Field(description="Pools matched in all.")
+    more_available: bool
+    hint: str | None
+    region: str
+    project_id: str
 
     @classmethod
     def from_pools(

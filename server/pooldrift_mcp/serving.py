@@ -4,6 +4,7 @@ connections, and stopped by SIGTERM or SIGINT with a drain bounded by POOLDRIFT_
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
@@ -15,7 +16,9 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 import uvicorn
+from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .settings import ServerSettings, base_url
 
@@ -26,12 +29,18 @@ log = logging.getLogger("pooldrift.server")
 
 @dataclass
 class Drain:
-    """How long a stop may still wait for answers in flight, counted from the first signal."""
+    """How long a stop may still wait for answers in flight, counted from the first signal; and
+    the MCP calls in flight (``track``), whose SSE streams a stop lets finish."""
 
     grace: float
     since: float | None = None
     #: called once, at the first signal (from the signal handler: they must only schedule work)
     listeners: list[Callable[[], object]] = field(default_factory=list)
+    calls: int = 0
+
+    def __post_init__(self) -> None:
+        self._idle: asyncio.Event | None = None
+        self._closer: asyncio.Task[None] | None = None
 
     def begin(self) -> None:
         if self.since is None:
@@ -43,6 +52,39 @@ class Drain:
         if self.since is None:
             return self.grace
         return max(0.0, self.grace - (time.monotonic() - self.since))
+
+    def track(self, app: ASGIApp) -> ASGIApp:
+        """``app`` (the MCP endpoint), counting its POSTs under way: each is one call, answered
+        with JSON or with an SSE stream that carries its progress and then its answer."""
+
+        async def tracked(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http" or scope["method"] != "POST":
+                await app(scope, receive, send)
+                return
+            self.calls += 1
+            try:
+                await app(scope, receive, send)
+            finally:
+                self.calls -= 1
+                if self.calls == 0 and self._idle is not None:
+                    self._idle.set()
+
+        return tracked
+
+    def close_streams_when_idle(self) -> None:
+        """From the first signal: once no call is under way (or the grace is spent), end the SSE
+        streams still open — a 2025 client's GET stream never ends by itself, and uvicorn would
+        otherwise wait the whole grace for it. sse-starlette's own drain ends every stream at
+        the signal, the calls' too, so ``serve`` turns it off."""
+        if self._closer is None:
+            self._closer = asyncio.get_running_loop().create_task(self._close_streams())
+
+    async def _close_streams(self) -> None:
+        self._idle = asyncio.Event()
+        if self.calls:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.left())
+        AppStatus.should_exit = True
 
 
 class AnnouncingServer(uvicorn.Server):
@@ -65,6 +107,8 @@ class AnnouncingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.drain.since is None:
             log.info("stopping: answers in flight get up to %g s", self.drain.grace)
+            # a signal handler runs between two steps of the loop: start the closer from the loop
+            asyncio.get_running_loop().call_soon_threadsafe(self.drain.close_streams_when_idle)
         self.drain.begin()
         super().handle_exit(sig, frame)
 
@@ -93,6 +137,8 @@ async def serve(app: Starlette, settings: ServerSettings, drain: Drain) -> int:
         timeout_graceful_shutdown=max(settings.shutdown_grace, 0.1),  # type: ignore[arg-type]
     )
     server = AnnouncingServer(config, drain)
+    # the drain ends the streams (Drain.close_streams_when_idle), not sse-starlette at the signal
+    AppStatus.enable_automatic_graceful_drain = False
     try:
         await server.serve()
     except SystemExit as exc:  # uvicorn exits this way when it cannot bind

@@ -1,4 +1,5 @@
-"""The MCP tools: ``pool_inconsistency`` and ``list_desktop_pools``, and the server that holds them.
+"""The MCP tools — ``pool_inconsistency``, ``list_desktop_pools``, ``scan_pool_drift`` and
+``drifted_desktops`` — and the server that holds them.
 
 Each tool is thin: validate, one client call, wrap the result model. API code lives in
 ``pooldrift.client``; error wording in ``pooldrift_mcp.wording``.
@@ -7,6 +8,7 @@ Each tool is thin: validate, one client call, wrap the result model. API code li
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -19,30 +21,50 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp.types import ToolAnnotations
-from pydantic import ConfigDict, Field, ValidationError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 
 from pooldrift.config import Settings
-from pooldrift.validation import shown, validate_pool_ref
+from pooldrift.errors import InvalidInputError
+from pooldrift.validation import (
+    MAX_POOL_NAME,
+    shown,
+    validate_pool_name,
+    validate_pool_ref,
+    validate_project_id,
+    validate_region,
+)
 from pooldrift.version import __version__
 
+from .fleet_models import MAX_ROWS, DriftedDesktops, FleetDrift
 from .history import pool_drift_history, with_since
-from .models import MAX_POOLS_LISTED, PoolInconsistency, PoolListing, compact
+from .models import MAX_POOLS_LISTED, DriftKind, PoolInconsistency, PoolListing, slim_input, slim_output
+from .progress import relayed
 from .runtime import Runtime, record
-from .wording import LIST_PERMISSION, invalid_arguments
+from .wording import DESKTOPS_PERMISSION, LIST_PERMISSION, SCAN_PERMISSION, invalid_arguments
 
 INSTRUCTIONS = (
     "pooldrift tells whether Huawei Cloud Workspace desktop pools have drifted from their "
-    "configuration. Call pool_inconsistency with a pool id or exact name; if you do not know "
-    "the pool, call list_desktop_pools first."
+    "configuration. To learn which pools drifted, call scan_pool_drift; for one pool's counts, "
+    "pool_inconsistency (find the pool with list_desktop_pools if you do not know its exact "
+    "name); to see which desktops drifted and how, drifted_desktops. Drift counts overlap (one "
+    "desktop can differ in several ways): never add them. null means not reported by the API: "
+    "unknown, not 0. An administrator fixes drifted desktops by rebuilding them with the pool's "
+    "image or changing their package in the Workspace console."
 )
 
 
-ProjectArg = Annotated[
-    str | None, Field(description="Project id (32 lowercase hex). Omit to use the configured project.")
-]
-RegionArg = Annotated[
-    str | None, Field(description="Huawei Cloud region, e.g. cn-north-4. Omit to use the configured region.")
+ProjectArg = Annotated[str | None, Field(description="32 hex; default: configured.")]
+RegionArg = Annotated[str | None, Field(description="e.g. cn-north-4; default: configured.")]
+
+
+def _upper(value: object) -> object:
+    # "image_id" and "IMAGE_ID" name the same kind; anything else is left for the enum to refuse
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+KindArg = Annotated[
+    DriftKind | None, BeforeValidator(_upper), Field(description="Only this kind; omit for all.")
 ]
 
 
@@ -50,22 +72,16 @@ async def pool_inconsistency(
     ctx: Context[Runtime, Any],
     pool: Annotated[
         str,
-        Field(description="Pool id (UUID, e.g. a130ab3a-72bf-4b71-baa9-af4987c8e338) or exact pool name."),
+        Field(description="Pool id (UUID) or exact name."),
     ],
     project_id: ProjectArg = None,
     region: RegionArg = None,
 ) -> PoolInconsistency:
-    """Count the desktops of a Huawei Cloud Workspace desktop pool that differ from the pool's
-    configuration: package (CPU/memory flavor), image, number of data disks, disk capacity.
+    """Count the desktops of one Huawei Cloud Workspace desktop pool that differ from its
+    configuration: package (CPU/memory flavor), image, data-disk count, disk capacity.
 
-    Call this when asked whether a pool is consistent, up to date or drifted, e.g. after its
-    image or package changed. If you only know part of the pool's name, call
-    list_desktop_pools first.
-
-    The counts overlap (one desktop can differ in several ways): never add them. A null count
-    was not reported by the API: unknown, not 0. Quote `summary`. An administrator fixes
-    drifted desktops by rebuilding them with the pool's image or changing their package in the
-    Workspace console.
+    Call this for one pool (find it with list_desktop_pools from part of its name). Counts
+    overlap: never add them. Quote `summary`.
     """
     async with Runtime.call("pool_inconsistency", doing=f"checking pool {shown(pool)}"):
         runtime = ctx.request_context.lifespan_context
@@ -78,36 +94,99 @@ async def list_desktop_pools(
     ctx: Context[Runtime, Any],
     name: Annotated[
         str | None,
-        Field(description="Only pools whose name contains this text. Omit for all."),
+        Field(description="Only pools whose name contains this."),
     ] = None,
-    limit: Annotated[
-        int, Field(ge=1, le=MAX_POOLS_LISTED, description=f"At most this many pools (1-{MAX_POOLS_LISTED}).")
-    ] = 50,
+    limit: Annotated[int, Field(ge=1, le=MAX_POOLS_LISTED, description="Pools to list.")] = 50,
     project_id: ProjectArg = None,
     region: RegionArg = None,
 ) -> PoolListing:
-    """List the desktop pools of a Huawei Cloud Workspace project: id, name, type, status and
-    desktop count.
-
-    Call this to find the pool the user means (from a partial name, or when pool_inconsistency
-    found no such pool), then pass its id to pool_inconsistency. Capped at `limit`; when
-    `more_available` is true, narrow with `name`.
-    """
+    """List a project's desktop pools to find the one the user means; capped at `limit`
+    (narrow with `name` when `more_available`)."""
     async with Runtime.call("list_desktop_pools", doing="listing desktop pools", needs=LIST_PERMISSION):
         runtime = ctx.request_context.lifespan_context
-        if name is not None:
-            name = validate_pool_ref(name)
+        name = name_filter(name)
         client = runtime.client_for(region=region, project_id=project_id)
         listing = await client.list_pools(name=name, max_items=limit)
         project = await client.get_project_id()
         return PoolListing.from_pools(listing, name=name, region=client.region, project_id=project)
 
 
-def _read_only(title: str) -> ToolAnnotations:
-    # open world: the answer comes from a cloud API and changes as desktops are rebuilt
-    return ToolAnnotations(
-        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-    )
+async def scan_pool_drift(
+    ctx: Context[Runtime, Any],
+    name: Annotated[str | None, Field(description="Only pools whose name contains this.")] = None,
+    project_id: ProjectArg = None,
+    region: RegionArg = None,
+    all_projects: Annotated[bool, Field(description="Every project the credentials reach.")] = False,
+    limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="Pools to list.")] = 20,
+) -> FleetDrift:
+    """Which desktop pools drifted: every pool of the project (or of every project), worst
+    first, with totals and what could not be read.
+
+    Call this first about the fleet, then drifted_desktops for a pool's desktops.
+    """
+    async with Runtime.call("scan_pool_drift", doing="scanning desktop pools", needs=SCAN_PERMISSION):
+        # deferred: the fleet module comes with the client, off the stdio start-up path
+        from pooldrift.fleet import scan_fleet
+
+        runtime = ctx.request_context.lifespan_context
+        name = name_filter(name)
+        regions = [validate_region(region)] if region is not None else []
+        if project_id is not None:
+            project_id = validate_project_id(project_id.strip())
+            if all_projects:
+                raise InvalidInputError("give `project_id` or `all_projects`, not both", field="project_id")
+        client = runtime.require_client()
+        async with relayed(ctx.report_progress) as progress:
+            scan = await scan_fleet(
+                client, regions=regions, project_id=project_id, all_projects=all_projects, name=name,
+                progress=progress,
+            )  # fmt: skip
+        return FleetDrift.of(scan, limit=limit)
+
+
+async def drifted_desktops(
+    ctx: Context[Runtime, Any],
+    pool: Annotated[str, Field(description="Pool id (UUID) or exact name.")],
+    kind: KindArg = None,
+    limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="Desktops to list.")] = 20,
+    project_id: ProjectArg = None,
+    region: RegionArg = None,
+) -> DriftedDesktops:
+    """Which desktops of one pool drifted and how: the pool's value (expected) against the
+    desktop's (actual). Pass project_id and region from the scan."""
+    doing = f"listing the drifted desktops of pool {shown(pool)}"
+    async with Runtime.call("drifted_desktops", doing=doing, needs=DESKTOPS_PERMISSION):
+        from pooldrift.fleet import drill_down
+
+        runtime = ctx.request_context.lifespan_context
+        ref = validate_pool_ref(pool)
+        client = runtime.client_for(region=region, project_id=project_id)
+        return DriftedDesktops.of(await drill_down(client, ref, kind=kind, limit=limit), limit=limit)
+
+
+def name_filter(name: str | None) -> str | None:
+    """A pool name filter, checked like a pool name (the same characters and length), refused
+    as `name`."""
+    if name is None:
+        return None
+    name = name.strip()
+    if not name:
+        raise InvalidInputError("empty; omit it to take every pool", field="name")
+    if len(name) > MAX_POOL_NAME:
+        raise InvalidInputError(f"too long ({len(name)} characters; at most {MAX_POOL_NAME})", field="name")
+    try:
+        return validate_pool_name(name)
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"invalid name filter {shown(name)}: letters, digits, Chinese characters, '-', '_' and '.' only",
+            field="name",
+        ) from None
+
+
+#: Read-only says it all: the spec gives the destructive and idempotent hints meaning only for
+#: tools that write, open world (a cloud API's answer) is the default, and the title is the
+#: tool's own field since 2025-06-18.
+READ_ONLY = ToolAnnotations(read_only_hint=True)
 
 
 class StrictTool(Tool):
@@ -118,17 +197,19 @@ class StrictTool(Tool):
     @classmethod
     def of(cls, fn: Callable[..., Any], title: str) -> StrictTool:
         described = cls.from_function(
-            fn, title=title, description=inspect.cleandoc(fn.__doc__ or ""), annotations=_read_only(title)
+            fn, title=title, description=inspect.cleandoc(fn.__doc__ or ""), annotations=READ_ONLY
         )
         tool = cast(StrictTool, described)  # from_function builds ``cls``
-        compact(tool.parameters)  # the SDK's argument model titles every field
+        slim_input(tool.parameters)
+        if tool.output_schema is not None:
+            slim_output(tool.output_schema)
         tool.fn_metadata.arg_model = _strict(tool.fn_metadata.arg_model)
         return tool
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
         started = time.perf_counter()
         try:
-            return await super().run(arguments, context, convert_result=convert_result)
+            return _compact_text(await super().run(arguments, context, convert_result=convert_result))
         except ToolError as exc:
             refused = exc.__cause__
             if isinstance(exc, UnexpectedToolError) or not isinstance(refused, ValidationError):
@@ -136,6 +217,16 @@ class StrictTool(Tool):
             record(self.name, "invalid_input", time.perf_counter() - started)
             # the cause stays a ValidationError: the SDK then logs the argument names, not values
             raise ToolError(invalid_arguments(refused)) from refused
+
+
+def _compact_text(result: Any) -> Any:
+    """``result`` with its text block as compact JSON: the SDK indents the copy of the structured
+    answer it puts there, and that copy is what most clients hand the model (~35 % of its bytes
+    are indentation)."""
+    if isinstance(result, CallToolResult) and result.structured_content is not None:
+        text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+        result.content = [TextContent(type="text", text=text)]
+    return result
 
 
 def _strict(model: type[ArgModelBase]) -> type[ArgModelBase]:
@@ -151,7 +242,7 @@ def build_server(
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
 ) -> MCPServer[Runtime]:
-    """The MCP server with both tools.
+    """The MCP server with its four tools.
 
     With ``shared`` (the HTTP app), the server uses the runtime its host opened; otherwise
     (stdio, tests) its lifespan opens one from ``settings`` (or the environment).
@@ -178,6 +269,8 @@ def build_server(
             StrictTool.of(pool_inconsistency, "Desktop pool drift"),
             StrictTool.of(list_desktop_pools, "List desktop pools"),
             StrictTool.of(pool_drift_history, "Pool drift history"),
+            StrictTool.of(scan_pool_drift, "Scan pools for drift"),
+            StrictTool.of(drifted_desktops, "Drifted desktops"),
         ],
         title="pooldrift",
         version=__version__,

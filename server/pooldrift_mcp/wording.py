@@ -40,7 +40,16 @@ from pooldrift.errors import (
 )
 from pooldrift.validation import shown
 
-__all__ = ["LIST_PERMISSION", "STATISTICS_PERMISSION", "invalid_arguments", "unexpected", "word"]
+__all__ = [
+    "DESKTOPS_PERMISSION",
+    "LIST_PERMISSION",
+    "SCAN_PERMISSION",
+    "STATISTICS_PERMISSION",
+    "invalid_arguments",
+    "scan_next_step",
+    "unexpected",
+    "word",
+]
 
 log = logging.getLogger("pooldrift.server")
 
@@ -49,10 +58,21 @@ STATISTICS_PERMISSION = (
     f"the IAM action {STATISTICS_ACTION} (and read access to desktop pools, to look pools up by name)"
 )
 LIST_PERMISSION = "read access to Workspace desktop pools"
+DESKTOPS_PERMISSION = "read access to Workspace desktop pools and their desktops"
+SCAN_PERMISSION = f"read access to Workspace desktop pools and the IAM action {STATISTICS_ACTION}"
 #: Argument names the client's validators use, as the tools name them.
 _ARGUMENT = {"pool_id": "pool"}
 _NOTHING_SENT = "Nothing was sent to the API; fix the argument and call again."
 _RETRIED = "pooldrift already retried; retry later, and quote the request id if it persists."
+_GRANT = "Ask an administrator to grant it; retrying will not help."
+_CREDENTIALS = (
+    "check HUAWEICLOUD_SDK_AK/SK (APIGW.0301) or the clock of the machine running pooldrift "
+    "(APIGW.0303: it must be within 15 minutes of real time). The user must fix this; "
+    "retrying will not help."
+)
+_TIGHT_LOOP = "do not call in a tight loop."
+_BUSY = "retry in a minute."
+_NOT_SERVED = "The API does not serve this request; retrying will not help."
 
 _E = TypeVar("_E", bound=PooldriftError)
 _Wording = Callable[[Any, str, str], str]
@@ -247,19 +267,14 @@ def _bad_request(exc: BadRequestError, doing: str, _: str) -> str:
 
 @_words(AuthenticationError)
 def _unauthenticated(exc: AuthenticationError, doing: str, _: str) -> str:
-    return (
-        f"Failed {doing}: credentials rejected{_upstream(exc)}{_upstream_text(exc)} — check "
-        "HUAWEICLOUD_SDK_AK/SK (APIGW.0301) or the clock of the machine running pooldrift "
-        "(APIGW.0303: it must be within 15 minutes of real time). The user must fix this; "
-        "retrying will not help."
-    )
+    return f"Failed {doing}: credentials rejected{_upstream(exc)}{_upstream_text(exc)} — {_CREDENTIALS}"
 
 
 @_words(PermissionDeniedError)
 def _permission_denied(exc: PermissionDeniedError, doing: str, needs: str) -> str:
     return (
         f"Failed {doing}: permission denied{_upstream(exc)}{_upstream_text(exc)} — the IAM user "
-        f"of these credentials needs {needs}. Ask an administrator to grant it; retrying will not help."
+        f"of these credentials needs {needs}. {_GRANT}"
     )
 
 
@@ -275,7 +290,7 @@ def _not_found(exc: NotFoundError, doing: str, _: str) -> str:
 def _conflict(exc: ConflictError, doing: str, _: str) -> str:
     return (
         f"Failed {doing}: the pool is busy with another operation{_upstream(exc)}{_upstream_text(exc)}"
-        " — retry in a minute."
+        f" — {_BUSY}"
     )
 
 
@@ -283,7 +298,7 @@ def _conflict(exc: ConflictError, doing: str, _: str) -> str:
 def _throttled(exc: RateLimitError, doing: str, _: str) -> str:
     return (
         f"Failed {doing}: throttled by the Workspace API{_upstream(exc)} — "
-        f"{_retry_in(exc.wait_seconds)}; do not call in a tight loop."
+        f"{_retry_in(exc.wait_seconds)}; {_TIGHT_LOOP}"
     )
 
 
@@ -299,5 +314,35 @@ def _budget_exhausted(exc: BudgetExhaustedError, doing: str, _: str) -> str:
 def _server_error(exc: ServerError, doing: str, _: str) -> str:
     if exc.retryable:
         return _unavailable(exc, doing, "server error")
-    refused = "The API does not serve this request; retrying will not help."
-    return _unavailable(exc, doing, "not supported", refused)
+    return _unavailable(exc, doing, "not supported", _NOT_SERVED)
+
+
+# -- a fleet scan's failures: no exception at hand, only its outcome label ----------------------
+
+#: Short on purpose: a scan answer carries up to ten of them.
+_SCAN_NEXT: dict[str, str] = {
+    "unauthenticated": "The key pair has no access here (APIGW.0301) or the clock is off (APIGW.0303): "
+    "the user must fix this.",
+    "not_found": "The pool may have been deleted since it was listed; check it with pool_inconsistency.",
+    "bad_request": "The pool may have been deleted since it was listed; check it with pool_inconsistency.",
+    "conflict": f"The pool is busy with another operation; {_BUSY}",
+    "throttled": f"Throttled: retry the scan in a minute; {_TIGHT_LOOP}",
+    "budget_exhausted": f"pooldrift's request budget is spent: retry in a minute; {_TIGHT_LOOP}",
+    "project_lookup": "Scan this project with `project_id` (32 lowercase hex) and `region`.",
+}
+
+
+def scan_next_step(outcome: str, *, scope: str, status_code: int | None = None) -> str:
+    """What to do about a pool (``scope="pool"``) or a whole project a fleet scan could not
+    read, from the failure's outcome label (``PooldriftError.outcome``) and HTTP status."""
+    if outcome == "permission_denied":
+        needs = f"the IAM action {STATISTICS_ACTION}" if scope == "pool" else LIST_PERMISSION
+        return f"The IAM user needs {needs}. {_GRANT}"
+    # the core's own judgement of which 5xx may change its mind
+    if outcome == "server_error" and status_code is not None and not _may_recover(status_code):
+        return _NOT_SERVED
+    return _SCAN_NEXT.get(outcome, _RETRIED)
+
+
+def _may_recover(status_code: int) -> bool:
+    return ServerError("", status_code=status_code, request_id=None).retryable

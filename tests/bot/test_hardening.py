@@ -5,7 +5,6 @@ in the log at DEBUG.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -107,7 +106,7 @@ async def test_malformed_input_gets_4xx_not_500(
     response = await http.post(f"{bot_server.url}/slack/events", content=body, headers=headers)
     assert response.status_code == status, response.text
     assert "Traceback" not in response.text
-    await asyncio.sleep(0.1)
+    # refused before Bolt saw it: no listener ran, so nothing can follow the answer
     assert len(emulator.requests) == 0 and slack.posts == []
 
 

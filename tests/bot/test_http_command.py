@@ -4,7 +4,6 @@ upstream, the fake Slack capturing what is posted to each ``response_url``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -16,6 +15,7 @@ from pooldrift.emulator import EmulatorServer
 from pooldrift.models import InconsistentType
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import BOT_TOKEN, CHANNEL, TEAM, USER, SlackSender, command_body
+from tests.bot.settle import listen, settled
 
 STATICS = "inconsistent-statics"
 
@@ -50,8 +50,9 @@ def check_report(body: dict[str, Any], emulator: EmulatorServer, name: str) -> N
 
 
 async def test_a_pool_by_name_gets_its_drift_counts_in_channel(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    listen(caplog)
     response = await bot.send(command_body("sales-win11", slack.response_url("k1")))
     assert response.status_code == 200
     ack = response.json()
@@ -59,7 +60,7 @@ async def test_a_pool_by_name_gets_its_drift_counts_in_channel(
     (post,) = await slack.wait_posts("k1")
     assert post.body["response_type"] == "in_channel"
     check_report(post.body, emulator, "sales-win11")
-    await asyncio.sleep(0.3)
+    await settled(caplog, answered=1)
     assert len(slack.posts_for("k1")) == 1, "exactly one answer"
     # the Web API (the fake, via SLACK_API_URL) is asked only Bolt's auth.test, with the bot token
     assert slack.api_methods() == ["auth.test"]
@@ -104,16 +105,17 @@ async def test_results_can_be_ephemeral(start_bot: Any, slack: FakeSlack, emulat
 
 @pytest.mark.parametrize("text", ["", "help", "  HELP "])
 async def test_help_and_empty_answer_with_usage_and_fetch_nothing(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, text: str
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture, text: str
 ) -> None:
+    listen(caplog)
     response = await bot.send(command_body(text, slack.response_url("k")))
     assert response.status_code == 200
     ack = response.json()
     assert ack["response_type"] == "ephemeral"
     assert "/pooldrift pools" in ack["text"] and "/pooldrift help" in ack["text"]
     assert "*/pooldrift <pool>*" in json.dumps(ack["blocks"])
-    await asyncio.sleep(0.2)
-    assert slack.posts == [] and len(emulator.requests) == 0
+    (line,) = await settled(caplog, answered=1)  # the ack was the answer
+    assert line["outcome"] == "help" and slack.posts == [] and len(emulator.requests) == 0
 
 
 async def test_pools_lists_the_projects_pools(
@@ -152,14 +154,15 @@ async def test_an_unknown_pool_gets_the_closest_names(
 
 
 async def test_a_malformed_reference_is_refused_in_the_ack_without_a_request(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    listen(caplog)
     response = await bot.send(command_body("../etc/passwd", slack.response_url("k")))
     ack = response.json()
     assert ack["response_type"] == "ephemeral"
     assert "invalid pool reference" in ack["text"] and "/pooldrift pools" in ack["text"]
-    await asyncio.sleep(0.2)
-    assert slack.posts == [] and len(emulator.requests) == 0
+    (line,) = await settled(caplog, answered=1)
+    assert line["outcome"] == "invalid_input" and slack.posts == [] and len(emulator.requests) == 0
 
 
 async def test_one_audit_line_per_command(
@@ -171,9 +174,7 @@ async def test_one_audit_line_per_command(
     await bot.send(command_body("nope-pool", slack.response_url("c")))
     await slack.wait_posts("a")
     await slack.wait_posts("c")
-    await asyncio.sleep(0.1)
-    # the record's fields ride on the log record itself (a JSON formatter makes them keys)
-    lines = [r.__dict__ for r in caplog.records if r.name == "pooldrift.audit"]
+    lines = await settled(caplog, answered=3)
     assert sorted(line["outcome"] for line in lines) == ["help", "ok", "pool_not_found"]
     assert sorted(line["operation"] for line in lines) == ["check", "check", "help"]
     ok = next(line for line in lines if line["outcome"] == "ok")
@@ -203,8 +204,9 @@ def calls(operation: str, outcome: str) -> float:
 
 
 async def test_every_answer_is_counted_by_operation_and_outcome(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    listen(caplog)
     asked = [
         ("sales-win11", "check", "ok"),
         ("help", "help", "help"),
@@ -220,10 +222,7 @@ async def test_every_answer_is_counted_by_operation_and_outcome(
     )
     for i, (text, _, _) in enumerate(asked):
         await bot.send(command_body(text, slack.response_url(f"k{i}")))
-    for i, (text, _, _) in enumerate(asked):
-        if text != "help":
-            await slack.wait_posts(f"k{i}")
-    await asyncio.sleep(0.1)
+    await settled(caplog, answered=len(asked))  # each answer counted before its audit line
     for key, count in before.items():
         expected = count + sum(1 for _, op, outcome in asked if (op, outcome) == key)
         assert calls(*key) == expected, key

@@ -4,7 +4,6 @@ never delays the ack.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import SlackSender, action_body, command_body
+from tests.bot.settle import listen, settled
 
 
 def answer_text(body: dict[str, Any]) -> str:
@@ -35,10 +35,12 @@ async def test_upstream_errors_get_their_own_words(
     bot: SlackSender,
     slack: FakeSlack,
     emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
     faults: dict[str, Any],
     words: list[str],
     outcome_words: list[str],
 ) -> None:
+    listen(caplog)
     pool = emulator.data.pool_named("hr-win10")
     emulator.faults.update(**faults)
     response = await bot.send(command_body(pool.id, slack.response_url("k")))
@@ -51,7 +53,7 @@ async def test_upstream_errors_get_their_own_words(
     if "malformed_rate" not in faults:
         assert "Request id `" in text  # quoted so support can find the call
     assert "Traceback" not in post.raw
-    await asyncio.sleep(0.2)
+    await settled(caplog, answered=1)
     assert len(slack.posts_for("k")) == 1
 
 
@@ -107,11 +109,12 @@ async def test_a_button_error_keeps_the_original_message(
 async def test_a_refused_post_is_logged_not_retried(
     bot: SlackSender, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
+    listen(caplog)
     slack.respond_status = 404  # the response URL expired
     await bot.send(command_body("hr-win10", slack.response_url("k")))
     await slack.wait_posts("k")
-    await asyncio.sleep(0.2)
-    assert len(slack.posts_for("k")) == 1
+    (line,) = await settled(caplog, answered=1)
+    assert line["delivered"] is False and len(slack.posts_for("k")) == 1
     assert any("Slack refused the answer: HTTP 404" in r.getMessage() for r in caplog.records)
 
 
@@ -139,8 +142,13 @@ async def test_with_a_slow_upstream_the_ack_comes_first_and_the_answer_later(
 
 @pytest.mark.parametrize("advice", [float("inf"), float("nan"), 1e308])
 async def test_any_retry_after_still_gets_one_worded_answer(
-    start_bot: Any, slack: FakeSlack, emulator: EmulatorServer, advice: float
+    start_bot: Any,
+    slack: FakeSlack,
+    emulator: EmulatorServer,
+    advice: float,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    listen(caplog)
     # the emulator answers 429 with `Retry-After: inf` (or nan, or a huge number)
     bot = start_bot(POOLDRIFT_MAX_ATTEMPTS="1")
     emulator.faults.update(rate_limit_rate=1.0, retry_after=advice)
@@ -148,5 +156,5 @@ async def test_any_retry_after_still_gets_one_worded_answer(
     (post,) = await slack.wait_posts("k")
     text = answer_text(post.body)
     assert "throttling" in text and "HTTP 429" in text, text
-    await asyncio.sleep(0.2)
+    await settled(caplog, answered=1)
     assert len(slack.posts_for("k")) == 1

@@ -4,7 +4,6 @@ places outside the allow-lists — and what it never says: secrets.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -15,6 +14,24 @@ import pytest
 from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import BOT_TOKEN, SIGNING_SECRET, SlackSender, action_body, command_body
+from tests.bot.settle import listen, settled
+
+
+async def genuine_after(
+    bot: SlackSender,
+    slack: FakeSlack,
+    emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    trigger_id: str,
+) -> None:
+    """The refused request's delivery again, signed: it is answered, so the refused one neither
+    claimed its trigger (the repeat filter runs after the signature check) nor started any work."""
+    await bot.send(command_body("sales-win11", slack.response_url("genuine"), trigger_id=trigger_id))
+    (post,) = await slack.wait_posts("genuine")
+    assert "sales-win11" in post.body["text"]
+    (line,) = await settled(caplog, answered=1)
+    assert line["outcome"] == "ok" and emulator.requests.count("inconsistent-statics") == 1
 
 
 @pytest.mark.parametrize(
@@ -27,24 +44,32 @@ from tests.bot.harness import BOT_TOKEN, SIGNING_SECRET, SlackSender, action_bod
     ids=["bad-signature", "too-old", "from-the-future"],
 )
 async def test_unverified_requests_get_401_and_fetch_nothing(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, signing: dict[str, Any]
+    bot: SlackSender,
+    slack: FakeSlack,
+    emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
+    signing: dict[str, Any],
 ) -> None:
-    response = await bot.send(command_body("sales-win11", slack.response_url("k")), **signing)
+    listen(caplog)
+    response = await bot.send(
+        command_body("sales-win11", slack.response_url("k"), trigger_id="1.2"), **signing
+    )
     assert response.status_code == 401
-    await asyncio.sleep(0.3)
-    assert len(emulator.requests) == 0 and slack.posts == []
+    await genuine_after(bot, slack, emulator, caplog, trigger_id="1.2")
+    assert slack.posts_for("k") == []
 
 
 async def test_an_unsigned_request_gets_401(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    body = command_body("sales-win11", slack.response_url("k"))
+    listen(caplog)
+    body = command_body("sales-win11", slack.response_url("k"), trigger_id="3.4")
     response = await bot.http.post(
         f"{bot.url}/slack/events", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert response.status_code == 401
-    await asyncio.sleep(0.2)
-    assert len(emulator.requests) == 0
+    await genuine_after(bot, slack, emulator, caplog, trigger_id="3.4")
+    assert slack.posts_for("k") == []
 
 
 async def test_a_huge_body_is_refused_before_it_is_read(bot: SlackSender) -> None:
@@ -53,27 +78,29 @@ async def test_a_huge_body_is_refused_before_it_is_read(bot: SlackSender) -> Non
 
 
 async def test_a_retried_delivery_posts_once(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    listen(caplog)
     body = command_body("sales-win11", slack.response_url("k"))
     first = await bot.send(body)
     second = await bot.send(body, retry=1)
     third = await bot.send(body, retry=2)
     assert [r.status_code for r in (first, second, third)] == [200, 200, 200]
     await slack.wait_posts("k")
-    await asyncio.sleep(0.5)
+    await settled(caplog, answered=1, repeats=2)
     assert len(slack.posts_for("k")) == 1
     assert emulator.requests.count("inconsistent-statics") == 1
 
 
 async def test_a_retried_click_posts_once(
-    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer
+    bot: SlackSender, slack: FakeSlack, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    listen(caplog)
     body = action_body("pooldrift_refresh", emulator.data.pool_named("hr-win10").id, slack.response_url("k"))
     await bot.send(body)
     await bot.send(body, retry=1)
     await slack.wait_posts("k")
-    await asyncio.sleep(0.5)
+    await settled(caplog, answered=1, repeats=1)
     assert len(slack.posts_for("k")) == 1
 
 
@@ -93,8 +120,14 @@ async def test_two_commands_with_the_same_text_both_answer(bot: SlackSender, sla
     ],
 )
 async def test_refused_people_and_places_fetch_nothing(
-    start_bot: Any, slack: FakeSlack, emulator: EmulatorServer, env: dict[str, str], what: str
+    start_bot: Any,
+    slack: FakeSlack,
+    emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
+    env: dict[str, str],
+    what: str,
 ) -> None:
+    listen(caplog)
     bot = start_bot(**env)
     response = await bot.send(command_body("sales-win11", slack.response_url("k")))
     ack = response.json()
@@ -104,7 +137,8 @@ async def test_refused_people_and_places_fetch_nothing(
     await bot.send(action_body("pooldrift_show_drifted", pool_id, slack.response_url("click")))
     (post,) = await slack.wait_posts("click")
     assert f"not enabled for this {what}" in post.body["text"]
-    await asyncio.sleep(0.2)
+    lines = await settled(caplog, answered=2)
+    assert [line["outcome"] for line in lines] == ["refused", "refused"]
     assert len(emulator.requests) == 0 and slack.posts_for("k") == []
 
 
@@ -135,7 +169,7 @@ async def test_secrets_never_reach_a_message_or_a_log(
     emulator.faults.update(error_rate=1.0, error_status=401)
     await bot.send(command_body("sales-win11", slack.response_url("401")))
     await slack.wait_posts("401")
-    await asyncio.sleep(0.2)
+    await settled(caplog, answered=5)  # the badly signed one is never answered
     secrets = [emulator.secret_key, BOT_TOKEN, SIGNING_SECRET]
     posted = "\n".join(p.raw for p in slack.posts)
     logged = caplog.text + "\n".join(json.dumps(r.__dict__, default=str) for r in caplog.records)

@@ -15,6 +15,7 @@ from pooldrift_slack.retries import MemorySeenStore, RedisSeenStore, delivery_ke
 from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import command_body
+from tests.bot.settle import listen, settled
 from tests.helpers import free_port, redis_server
 
 
@@ -99,13 +100,18 @@ async def test_redis_store_is_shared_between_replicas(
 
 
 async def test_two_replicas_sharing_redis_answer_a_retried_delivery_once(
-    redis_url: str, start_bot: Any, slack: FakeSlack, emulator: EmulatorServer
+    redis_url: str,
+    start_bot: Any,
+    slack: FakeSlack,
+    emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    listen(caplog)
     first, second = start_bot(POOLDRIFT_REDIS_URL=redis_url), start_bot()
     body = command_body("hr-win10", slack.response_url("k"))
     assert (await first.send(body)).status_code == 200
     assert (await second.send(body, retry=1)).status_code == 200  # the retry reached another replica
     await slack.wait_posts("k")
-    await asyncio.sleep(0.5)
+    await settled(caplog, answered=1, repeats=1)  # the second replica dropped it
     assert len(slack.posts_for("k")) == 1
     assert emulator.requests.count("inconsistent-statics") == 1

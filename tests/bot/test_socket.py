@@ -22,6 +22,7 @@ from pooldrift.errors import ConfigurationError
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import APP_TOKEN, BOT_TOKEN
 from tests.bot.processes import slack_env, socket_bot
+from tests.bot.settle import listen, settled
 from tests.bot.test_http_command import check_report
 from tests.helpers import process_env, subprocess_env
 
@@ -91,7 +92,9 @@ async def test_a_slash_command_over_socket_mode(
     emulator: EmulatorServer,
     slack: FakeSlack,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    listen(caplog)
     settings = load_slack_settings(
         SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url
     )
@@ -121,10 +124,15 @@ async def test_a_slash_command_over_socket_mode(
         check_report(post.body, emulator, "sales-win11")
         acks = [m for m in slack.socket_received if m.get("envelope_id") == "env-1"]
         assert len(acks) == 1 and "Checking pool" in acks[0]["payload"]["text"]
-        # Slack redelivers over the socket too (retry_attempt): still one answer
+        # Slack redelivers over the socket too (retry_attempt): acked, dropped, still one answer
         await asyncio.to_thread(slack.send_envelope, envelope | {"payload": payload, "retry_attempt": 1})
-        await asyncio.sleep(0.5)
+        await settled(caplog, answered=1, repeats=1)
         assert len(slack.posts_for("socket")) == 1
+        for _ in range(500):  # the drop is acked too, so Slack stops redelivering
+            if len([m for m in slack.socket_received if m.get("envelope_id") == "env-1"]) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len([m for m in slack.socket_received if m.get("envelope_id") == "env-1"]) == 2
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 10) == 0

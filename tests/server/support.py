@@ -4,6 +4,7 @@ plus running an app in a thread and stopping a subprocess cleanly. Shared by all
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import threading
@@ -19,7 +20,13 @@ from tests.helpers import LineReader, stop_process
 
 KINDS = [kind.value for kind in InconsistentType]
 #: every tool the MCP server lists
-TOOLS = {"pool_inconsistency", "list_desktop_pools", "pool_drift_history"}
+TOOLS = {
+    "pool_inconsistency",
+    "list_desktop_pools",
+    "pool_drift_history",
+    "scan_pool_drift",
+    "drifted_desktops",
+}
 
 
 def expected_drift(emulator: EmulatorServer, pool: Pool) -> dict[str, Any]:
@@ -126,3 +133,109 @@ def stop_and_close(proc: subprocess.Popen[str], *readers: LineReader) -> int:
         if pipe is not None:
             pipe.close()
     return code
+
+
+# -- the fleet tools -------------------------------------------------------------------------------
+
+
+def expected_pool_rows(emulator: EmulatorServer, *, name: str | None = None) -> list[dict[str, Any]]:
+    """Every pool's row of scan_pool_drift, worst first (most drifted desktops, then most kinds,
+    then name), from the emulator's desktops."""
+    data = emulator.data
+    rows = []
+    for pool in data.pools:
+        if name is not None and name.lower() not in pool.name.lower():
+            continue
+        counts = data.statics(pool.id)
+        project = data.project(data.project_of(pool))
+        assert project is not None
+        rows.append(
+            {
+                "id": pool.id,
+                "name": pool.name,
+                "project_id": project.id,
+                "region": project.region,
+                "desktops": len(data.desktops_of(pool.id)),
+                "drifted_at_least": max(counts.values()),
+                **counts,
+            }
+        )
+    rows.sort(
+        key=lambda r: (
+            -r["drifted_at_least"],
+            -sum(1 for k in KINDS if r[k.lower()]),
+            r["name"].lower(),
+            r["id"],
+        )
+    )
+    return rows
+
+
+def expected_totals(
+    emulator: EmulatorServer, rows: list[dict[str, Any]], *, projects: int = 1
+) -> dict[str, int]:
+    drifted = [r for r in rows if r["drifted_at_least"] > 0]
+    return {
+        "projects": projects,
+        "failed_projects": 0,
+        "pools": len(rows),
+        "drifted_pools": len(drifted),
+        "consistent_pools": len(rows) - len(drifted),
+        "unknown_pools": 0,
+        "failed_pools": 0,
+        "desktops": sum(r["desktops"] for r in rows),
+        "drifted_desktops_at_least": sum(r["drifted_at_least"] for r in drifted),
+    }
+
+
+def _measures(product_id: str, image_id: str, root: int, data: list[int]) -> dict[str, str | int]:
+    return {
+        "PRODUCT_ID": product_id,
+        "IMAGE_ID": image_id,
+        "DISK_NUM": len(data),
+        "DISK_SIZE": root + sum(data),
+    }
+
+
+def expected_drifted(emulator: EmulatorServer, pool: Pool, kind: str | None = None) -> dict[str, Any]:
+    """drifted_desktops' baseline and every drifted desktop (by id) with expected against actual."""
+    from pooldrift.emulator.records import drift_of
+
+    wanted = _measures(pool.product_id, pool.image_id, pool.root_size, pool.data_sizes)
+    desktops = {}
+    for desktop in emulator.data.desktops_of(pool.id):
+        kinds = [k for k in drift_of(desktop, pool) if kind is None or k == kind]
+        if not kinds:
+            continue
+        has = _measures(desktop.product_id, desktop.image_id, desktop.root_size, desktop.data_sizes)
+        desktops[desktop.desktop_id] = {
+            "id": desktop.desktop_id,
+            "name": desktop.computer_name,
+            "status": desktop.status,
+            "user": desktop.user_name or None,
+            "differences": [{"kind": k, "expected": wanted[k], "actual": has[k]} for k in kinds],
+        }
+    return {
+        "pool_id": pool.id,
+        "pool_name": pool.name,
+        "expected": {
+            "product_id": pool.product_id,
+            "image_id": pool.image_id,
+            "data_disks": len(pool.data_sizes),
+            "disk_gb": pool.root_size + sum(pool.data_sizes),
+        },
+        "desktops": desktops,
+    }
+
+
+def rpc_answer(response: Any) -> dict[str, Any]:
+    """The JSON-RPC answer in an HTTP response to a POST on /mcp: a JSON body, or the SSE stream
+    a 2025 session's call gets (its ``data:`` line that answers a request)."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return dict(response.json())
+    for line in response.text.splitlines():
+        if line.startswith("data:") and line[5:].strip():
+            message = json.loads(line[5:])
+            if "id" in message and ("result" in message or "error" in message):
+                return dict(message)
+    raise AssertionError(f"no JSON-RPC answer in {response.text!r}")

@@ -5,6 +5,7 @@ exits 0."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import time
@@ -18,7 +19,7 @@ from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import SlackSender, command_body
 from tests.bot.processes import server, slack_env
 from tests.helpers import process_env, start_process
-from tests.server.support import expected_drift, stop_and_close
+from tests.server.support import expected_drift, rpc_answer, stop_and_close
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-server"))
 TOKEN = "hardening-token-0123456789abcdef"
@@ -109,7 +110,7 @@ async def test_sigterm_lets_the_call_in_flight_finish_and_exits_0(emulator: Emul
     finally:
         stop_and_close(proc, out, err)
     assert response.status_code == 200, response.text
-    result = response.json()["result"]
+    result = rpc_answer(response)["result"]
     assert result.get("isError") is not True, result
     structured = result["structuredContent"]
     assert {k: structured[k] for k in expected_drift(emulator, pool)} == expected_drift(emulator, pool)
@@ -140,7 +141,7 @@ async def test_sigterm_drains_mcp_and_slack_answers_together(emulator: EmulatorS
     for i, other in enumerate(others):
         posts = slack.posts_for(f"k{i}")
         assert len(posts) == 1 and f"Pool {other.name}" in str(posts[0].body), output
-    assert answered.status_code == 200 and answered.json()["result"].get("isError") is not True
+    assert answered.status_code == 200 and rpc_answer(answered)["result"].get("isError") is not True
 
 
 async def test_the_grace_bounds_a_stop(emulator: EmulatorServer) -> None:
@@ -160,6 +161,44 @@ async def test_the_grace_bounds_a_stop(emulator: EmulatorServer) -> None:
         stop_and_close(proc, out, err)
     assert code == 0, err.text()
     assert isinstance(outcome, httpx2.HTTPError) or outcome.status_code >= 500  # cut off, not answered
+
+
+async def test_sigterm_lets_a_streamed_scan_finish_and_ends_an_idle_get_stream(
+    emulator: EmulatorServer,
+) -> None:
+    emulator.faults.update(paths="inconsistent-statics", latency=1.0)
+    proc, out, err, url = start_process([PROGRAM], env(emulator, POOLDRIFT_SHUTDOWN_GRACE="30"))
+    try:
+        async with httpx2.AsyncClient(timeout=60) as http:
+            sessions = Sessions(http, str(url))
+            session = await sessions.ready()
+            listen = {**HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-03-26"}
+            async with http.stream("GET", sessions.url, headers=listen) as standing:
+                assert standing.status_code == 200  # the stream a 2025 client keeps open for the server
+                params = {"name": "scan_pool_drift", "arguments": {}, "_meta": {"progressToken": "scan-1"}}
+                call = asyncio.create_task(
+                    sessions.send(session, {"id": 4, "method": "tools/call", "params": params})
+                )
+                await until(lambda: emulator.requests.count("inconsistent-statics") >= 1)
+                stopped = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                response = await call
+                # cut (as sse-starlette ends a stream) once the call is answered, not at the grace
+                with contextlib.suppress(httpx2.RemoteProtocolError):
+                    async for _ in standing.aiter_bytes():
+                        pass
+            code = await asyncio.to_thread(proc.wait, 30)
+            took = time.monotonic() - stopped
+    finally:
+        stop_and_close(proc, out, err)
+    assert code == 0, err.text()
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    assert (
+        '"method":"notifications/progress"' in response.text and '"progressToken":"scan-1"' in response.text
+    )
+    structured = rpc_answer(response)["result"]["structuredContent"]
+    assert structured["totals"]["pools"] == 12 and structured["failures"] == []
+    assert took < 15, took  # the idle GET stream did not hold the stop for the 30 s of grace
 
 
 def check(pool_id: str) -> dict[str, Any]:

@@ -16,10 +16,19 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
 
-from pooldrift.emulator import EmulatorServer
+from pooldrift.emulator import EmulatorServer, FleetSpec
 from pooldrift.version import __version__
 from tests.helpers import LineReader, process_env, start_process
-from tests.server.support import TOOLS, check_drift, check_listing, expected_drift, stop_and_close
+from tests.server.support import (
+    TOOLS,
+    check_drift,
+    check_listing,
+    expected_drift,
+    expected_drifted,
+    expected_pool_rows,
+    rpc_answer,
+    stop_and_close,
+)
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-server"))
 TOKEN = "first-token-0123456789abcdef"
@@ -72,6 +81,41 @@ async def test_both_tools_over_http(server: Running, emulator: EmulatorServer) -
     check_listing(pools.structured_content, emulator, name="win10")
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_the_fleet_tools_over_http_with_progress(
+    server: Running, emulator: EmulatorServer, mode: str
+) -> None:
+    emulator.data.generate(FleetSpec(pools=120, desktops_per_pool=3, projects=2, seed=4))
+    seen: list[tuple[float, float | None]] = []
+
+    async def progress(done: float, total: float | None, _: str | None) -> None:
+        seen.append((done, total))
+
+    client_mode: Any = mode
+    async with (
+        authed() as http,
+        Client(streamable_http_client(server.mcp, http_client=http), mode=client_mode) as client,
+    ):
+        scan = await client.call_tool("scan_pool_drift", {"all_projects": True}, progress_callback=progress)
+        assert scan.structured_content is not None, scan.content
+        worst = scan.structured_content["pools"][0]
+        arguments = {"pool": worst["name"], "project_id": worst["project_id"], "region": worst["region"]}
+        drifted = await client.call_tool("drifted_desktops", {**arguments, "kind": "image_id", "limit": 3})
+    rows = expected_pool_rows(emulator)
+    structured = scan.structured_content
+    assert structured["pools"] == rows[:20] and structured["more_available"] is True
+    assert structured["totals"]["projects"] == 2 and structured["totals"]["pools"] == 240
+    assert 2 <= len(seen) <= 20 and seen[-1] == (240, 240)
+    pool = emulator.data.pool(worst["id"])
+    assert pool is not None
+    expected = expected_drifted(emulator, pool, "IMAGE_ID")
+    answer = drifted.structured_content
+    assert answer is not None and answer["expected"] == expected["expected"]
+    assert len(answer["desktops"]) == min(3, len(expected["desktops"]))
+    for row in answer["desktops"]:
+        assert row == expected["desktops"][row["id"]]
+
+
 async def test_legacy_session_client_and_rotated_token(server: Running, emulator: EmulatorServer) -> None:
     async with (
         authed(ROTATED) as http,
@@ -105,7 +149,7 @@ async def test_raw_2025_03_26_handshake(server: Running, emulator: EmulatorServe
             }
         )
         assert init.status_code == 200, init.text
-        assert init.json()["result"]["protocolVersion"] == "2025-03-26"
+        assert rpc_answer(init)["result"]["protocolVersion"] == "2025-03-26"
         session = {"mcp-session-id": init.headers["mcp-session-id"], "mcp-protocol-version": "2025-03-26"}
         assert (await rpc({"method": "notifications/initialized"}, session)).status_code == 202
         answer = await rpc(
@@ -117,7 +161,7 @@ async def test_raw_2025_03_26_handshake(server: Running, emulator: EmulatorServe
             session,
         )
         assert answer.status_code == 200, answer.text
-        result = answer.json()["result"]
+        result = rpc_answer(answer)["result"]
         assert result.get("isError") is not True
         structured = result.get("structuredContent") or json.loads(result["content"][0]["text"])
         assert {k: structured[k] for k in expected_drift(emulator, pool)} == expected_drift(emulator, pool)

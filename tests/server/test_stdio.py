@@ -11,10 +11,17 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from pooldrift.emulator import EmulatorServer
+from pooldrift.emulator import EmulatorServer, FleetSpec
 from pooldrift.version import __version__
 from tests.helpers import LineReader, stop_process, subprocess_env
-from tests.server.support import TOOLS, check_drift, check_listing, expected_drift
+from tests.server.support import (
+    TOOLS,
+    check_drift,
+    check_listing,
+    expected_drift,
+    expected_drifted,
+    expected_pool_rows,
+)
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-mcp"))
 
@@ -39,6 +46,38 @@ async def test_both_tools_over_stdio(
     assert failed.is_error and "no pool named 'sales'" in str(failed.content)
     logged = errlog.read_text()
     assert emulator.secret_key not in logged
+
+
+async def test_the_fleet_tools_over_stdio_with_progress(
+    emulator: EmulatorServer, emulator_env: dict[str, str]
+) -> None:
+    emulator.data.generate(FleetSpec(pools=150, desktops_per_pool=4, seed=2))
+    broken = emulator.data.pools[7]
+    emulator.faults.update(paths=f"{broken.id}/inconsistent-statics", error_rate=1.0, error_status=500)
+    seen: list[tuple[float, float | None]] = []
+
+    async def progress(done: float, total: float | None, _: str | None) -> None:
+        seen.append((done, total))
+
+    async with Client(params(emulator_env)) as client:
+        scan = await client.call_tool("scan_pool_drift", {"limit": 10}, progress_callback=progress)
+        assert scan.structured_content is not None
+        worst = scan.structured_content["pools"][0]
+        drifted = await client.call_tool("drifted_desktops", {"pool": worst["id"], "limit": 100})
+    structured = scan.structured_content
+    rows = [r for r in expected_pool_rows(emulator) if r["id"] != broken.id]
+    assert structured["pools"] == rows[:10] and structured["more_available"] is True
+    assert structured["totals"]["pools"] == 150 and structured["totals"]["failed_pools"] == 1
+    [failure] = structured["failures"]
+    assert failure["pool_id"] == broken.id and failure["outcome"] == "server_error"
+    assert 2 <= len(seen) <= 20 and seen[-1] == (150, 150)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    pool = emulator.data.pool(worst["id"])
+    assert pool is not None
+    expected = expected_drifted(emulator, pool)
+    answer = drifted.structured_content
+    assert answer is not None and answer["expected"] == expected["expected"]
+    assert {row["id"]: row for row in answer["desktops"]} == expected["desktops"]
 
 
 async def test_legacy_client_mode_over_stdio(emulator: EmulatorServer, emulator_env: dict[str, str]) -> None:
