@@ -157,7 +157,7 @@ async def test_tools_list_shows_schemas_annotations_and_stays_small(settings: Se
 
 
 @pytest.mark.xfail(
-    strict=True, reason="five tools take 9433 bytes: the 8 KB budget needs the tools' schemas trimmed"
+    strict=True, reason="five tools take 9,433 bytes: the 8 KB budget needs the tools' schemas trimmed"
 )
 async def test_tools_list_stays_within_8_kb(settings: Settings) -> None:
     async with connect(settings) as client:
