@@ -12,9 +12,9 @@ import asyncio
 import gc
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl
@@ -34,6 +34,9 @@ from .serving import Drain, serve
 from .settings import ServerSettings, load_server_settings
 from .tools import build_server
 
+if TYPE_CHECKING:
+    from .watching import ServerWatch
+
 __all__ = ["SlackMount", "create_app", "main", "slack_from_environment"]
 
 DESCRIPTION = """\
@@ -44,6 +47,8 @@ Configuration comes from the environment (or secret files in POOLDRIFT_SECRETS_D
 POOLDRIFT_HOST, POOLDRIFT_PORT, POOLDRIFT_MCP_TOKEN, POOLDRIFT_MCP_ALLOWED_HOSTS,
 POOLDRIFT_MCP_MAX_SESSIONS, POOLDRIFT_MCP_SESSION_IDLE, POOLDRIFT_SHUTDOWN_GRACE,
 POOLDRIFT_METRICS_TOKEN, and the client's HUAWEICLOUD_SDK_AK/SK, POOLDRIFT_REGION, ...
+With POOLDRIFT_WATCH_INTERVAL set it also runs the drift watch (POOLDRIFT_WATCH_CHANNEL,
+SLACK_BOT_TOKEN, POOLDRIFT_STATE or POOLDRIFT_REDIS_URL, ...), its gauges on /metrics.
 Exit status 2 when the configuration is refused.
 """
 
@@ -81,6 +86,7 @@ def create_app(
     settings.check()
     drain = drain or Drain(settings.shutdown_grace)
     state = _State()
+    watch = _watch(settings)
 
     def current() -> Runtime:
         if state.runtime is None:
@@ -110,8 +116,12 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with Runtime.open(client_settings) as runtime:
             state.runtime = runtime
+            running: AbstractAsyncContextManager[None] = (
+                watch.running(runtime, drain) if watch is not None else nullcontext()
+            )
             try:
-                async with mcp.session_manager.run():
+                # the watch stops first, within the grace; the MCP sessions after it
+                async with mcp.session_manager.run(), running:
                     yield
             finally:
                 # before the client closes: Slack's answers in flight still need it
@@ -126,6 +136,16 @@ def create_app(
         Mount("", app=drain.track(mcp_app)),  # last: /mcp with its bearer-token middleware
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _watch(settings: ServerSettings) -> ServerWatch | None:
+    """The watch when POOLDRIFT_WATCH_INTERVAL is set, its settings checked now (a bad one stops
+    the start); otherwise None, and nothing of ``pooldrift.watch`` is imported."""
+    if settings.watch_interval is None:
+        return None
+    from .watching import ServerWatch
+
+    return ServerWatch.load()
 
 
 def slack_from_environment(get_client: Callable[[], WorkspaceClient]) -> SlackMount | None:

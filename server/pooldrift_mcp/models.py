@@ -101,6 +101,11 @@ class PoolInconsistency(Output):
     project_id: str
     request_id: str | None = Field(description="Upstream X-Request-Id.")
     fetched_at: datetime
+    drifting_since: datetime | None = Field(
+        default=None,
+        exclude_if=lambda since: since is None,
+        description="Since when the watch saw it drifting.",
+    )
 
     @classmethod
     def from_report(cls, report: DriftReport) -> PoolInconsistency:

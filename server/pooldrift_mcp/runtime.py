@@ -23,6 +23,7 @@ from .wording import STATISTICS_PERMISSION, new_reference, unexpected, word
 
 if TYPE_CHECKING:
     from pooldrift.client import WorkspaceClient
+    from pooldrift.watch.store import StateStore
 
 log = logging.getLogger("pooldrift.server")
 
@@ -38,6 +39,8 @@ class Runtime:
         self._settings = settings
         self._client: WorkspaceClient | None = None
         self.config_error: ConfigurationError | None = None
+        #: the state store of the watch this server runs (None: it runs none; tools then only read)
+        self.watch_store: StateStore | None = None
 
     @classmethod
     @asynccontextmanager

@@ -11,8 +11,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from types import FrameType
 
 import uvicorn
@@ -34,6 +34,8 @@ class Drain:
 
     grace: float
     since: float | None = None
+    #: called once, at the first signal (from the signal handler: they must only schedule work)
+    listeners: list[Callable[[], object]] = field(default_factory=list)
     calls: int = 0
 
     def __post_init__(self) -> None:
@@ -43,6 +45,8 @@ class Drain:
     def begin(self) -> None:
         if self.since is None:
             self.since = time.monotonic()
+            for listener in self.listeners:
+                listener()
 
     def left(self) -> float:
         if self.since is None:

@@ -71,6 +71,10 @@ class ServerSettings(PooldriftSettings):
         default=None, validation_alias=_env("POOLDRIFT_METRICS_TOKEN"),
         description="Bearer token /metrics requires; unset: /metrics is open.",
     )  # fmt: skip
+    watch_interval: str | None = Field(
+        default=None, validation_alias=_env("POOLDRIFT_WATCH_INTERVAL"),
+        description="Set: the server runs the drift watch (its settings are read and checked then).",
+    )  # fmt: skip
     redis_url: SecretStr | None = Field(
         default=None, validation_alias=_env("POOLDRIFT_REDIS_URL"),
         description="Read here only to check at start that the redis package is installed.",
@@ -93,7 +97,7 @@ class ServerSettings(PooldriftSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("metrics_token", "redis_url", mode="before")
+    @field_validator("metrics_token", "redis_url", "watch_interval", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -37,6 +37,7 @@ from pooldrift.validation import (
 from pooldrift.version import __version__
 
 from .fleet_models import MAX_ROWS, DriftedDesktops, FleetDrift
+from .history import pool_drift_history, with_since
 from .models import MAX_POOLS_LISTED, DriftKind, PoolInconsistency, PoolListing, slim_input, slim_output
 from .progress import relayed
 from .runtime import Runtime, record
@@ -86,7 +87,7 @@ async def pool_inconsistency(
         runtime = ctx.request_context.lifespan_context
         ref = validate_pool_ref(pool)
         client = runtime.client_for(region=region, project_id=project_id)
-        return PoolInconsistency.from_report(await client.check(ref))
+        return await with_since(PoolInconsistency.from_report(await client.check(ref)), runtime)
 
 
 async def list_desktop_pools(
@@ -267,6 +268,7 @@ def build_server(
         tools=[
             StrictTool.of(pool_inconsistency, "Desktop pool drift"),
             StrictTool.of(list_desktop_pools, "List desktop pools"),
+            StrictTool.of(pool_drift_history, "Pool drift history"),
             StrictTool.of(scan_pool_drift, "Scan pools for drift"),
             StrictTool.of(drifted_desktops, "Drifted desktops"),
         ],

@@ -19,6 +19,14 @@ from pooldrift.models import InconsistentType
 from tests.helpers import LineReader, stop_process
 
 KINDS = [kind.value for kind in InconsistentType]
+#: every tool the MCP server lists
+TOOLS = {
+    "pool_inconsistency",
+    "list_desktop_pools",
+    "pool_drift_history",
+    "scan_pool_drift",
+    "drifted_desktops",
+}
 
 
 def expected_drift(emulator: EmulatorServer, pool: Pool) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pooldrift.emulator import EmulatorServer, FleetSpec
 from pooldrift.version import __version__
 from tests.helpers import LineReader, process_env, start_process
 from tests.server.support import (
+    TOOLS,
     check_drift,
     check_listing,
     expected_drift,
@@ -74,9 +75,7 @@ async def test_both_tools_over_http(server: Running, emulator: EmulatorServer) -
         listed = await client.list_tools()
         drift = await client.call_tool("pool_inconsistency", {"pool": "callcenter-win10"})
         pools = await client.call_tool("list_desktop_pools", {"name": "win10"})
-    assert {tool.name for tool in listed.tools} == {
-        "pool_inconsistency", "list_desktop_pools", "scan_pool_drift", "drifted_desktops"
-    }  # fmt: skip
+    assert {tool.name for tool in listed.tools} == TOOLS
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in listed.tools)
     check_drift(drift.structured_content, emulator, emulator.data.pool_named("callcenter-win10"))
     check_listing(pools.structured_content, emulator, name="win10")

@@ -15,6 +15,7 @@ from pooldrift.emulator import EmulatorServer, FleetSpec
 from pooldrift.version import __version__
 from tests.helpers import LineReader, stop_process, subprocess_env
 from tests.server.support import (
+    TOOLS,
     check_drift,
     check_listing,
     expected_drift,
@@ -23,7 +24,6 @@ from tests.server.support import (
 )
 
 PROGRAM = str(Path(sys.executable).with_name("pooldrift-mcp"))
-TOOLS = {"pool_inconsistency", "list_desktop_pools", "scan_pool_drift", "drifted_desktops"}
 
 
 def params(env: dict[str, str]) -> StdioServerParameters:
