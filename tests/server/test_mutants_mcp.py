@@ -11,8 +11,8 @@ from typing import Any
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from pooldrift_mcp.auth import HttpConfig
 from pooldrift_mcp.http import create_app
+from pooldrift_mcp.settings import load_server_settings
 from pooldrift_mcp.tools import build_server
 
 from pooldrift.config import Settings
@@ -59,7 +59,7 @@ def _calls(metrics: str, tool: str, outcome: str) -> float:
 
 
 async def test_a_403_is_counted_as_permission_denied(settings: Settings, emulator: EmulatorServer) -> None:
-    app = create_app(HttpConfig(port=0, tokens=(TOKEN,)), settings)
+    app = create_app(load_server_settings(port=0, tokens=TOKEN), settings)
     with serving(app) as url:
         async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             before = (await http.get("/metrics")).text
