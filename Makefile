@@ -44,7 +44,7 @@ bench: $(STAMP)
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; echo; \
 	done
 
-# mutation testing of the core (mutmut; ~N min on 2 cores, so not part of CI): the share of
+# mutation testing of the core (mutmut; ~25 min on 2 cores, so not part of CI): the share of
 # mutants killed per module and in total. MUTATE_ARGS="signing --show" narrows and explains.
 mutate: $(STAMP)
 	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
