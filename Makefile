@@ -83,7 +83,7 @@ dist-check: dist
 mcp-config: $(STAMP)
 	@$(BIN)/python scripts/mcp_config.py $(ARGS)
 
-# mutation testing of the core (mutmut; about 40 min on 2 cores, so not part of CI): the share
+# mutation testing of the core (mutmut; about 25 min on 2 cores, so not part of CI): the share
 # of mutants killed per module and in total. MUTATE_ARGS="signing --show" narrows and explains.
 mutate: $(STAMP)
 	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)

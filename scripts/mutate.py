@@ -72,6 +72,7 @@ SELECTION: dict[str, list[str]] = {
         "tests/pooldrift/test_client_unit.py",
         "tests/pooldrift/test_mutants_client.py",
         "tests/pooldrift/test_mutants_lookup.py",
+        "tests/pooldrift/test_mutants_fetch.py",
         "tests/pooldrift/test_seams.py",
     ],
 }
