@@ -249,7 +249,13 @@ def check_mcp(dists: Path, bin_dir: Path, tmp: Path) -> list[str]:
             tools, drift = asyncio.run(mcp_over_uvx(command, env, errlog))
         except Exception as exc:
             raise Failed(f"MCP over uvx failed ({exc!r}); its stderr:\n{errlog.read_text()}") from exc
-    wanted = ["drifted_desktops", "list_desktop_pools", "pool_drift_history", "pool_inconsistency", "scan_pool_drift"]
+    wanted = [
+        "drifted_desktops",
+        "list_desktop_pools",
+        "pool_drift_history",
+        "pool_inconsistency",
+        "scan_pool_drift",
+    ]
     check(tools == wanted, f"tools/list answered {tools}")
     check(isinstance(drift, dict) and drift.get("consistent") is False, f"pool_inconsistency gave {drift}")
     return tools
