@@ -5,6 +5,7 @@ per pool, which opens that pool's report for whoever clicked.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -63,6 +64,63 @@ async def _report(
     )
 
 
+_Answer = Callable[[WorkspaceClient], Awaitable[Payload]]
+#: what a click asks for, given the admitted pool: the work behind its one answer
+_Work = Callable[[Deps, PoolAddress, Audit], _Answer]
+
+
+async def _on_click(
+    operation: str,
+    work: _Work,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    context: dict[str, Any],
+) -> None:
+    """Every button the same way: ack, audit, admit the pool, then one answer."""
+    deps = deps_of(context)
+    with deps.in_flight.answering():
+        await ack()
+        audit = Audit(operation, Who.from_action(body), operation, pool=_value(action) or None)
+        address = await _admitted(deps, action, respond, audit)
+        if address is None:
+            return
+        await answer(work(deps, address, audit), deps, respond, audit)
+
+
+def _refresh(deps: Deps, address: PoolAddress, audit: Audit) -> _Answer:
+    async def refresh(client: WorkspaceClient) -> Payload:
+        payload = await _report(deps, address, client, audit, refreshed=True)
+        # the replaced message keeps its visibility; only the content changes
+        del payload["response_type"]
+        payload["replace_original"] = True
+        return payload
+
+    return refresh
+
+
+def _open_pool(deps: Deps, address: PoolAddress, audit: Audit) -> _Answer:
+    async def open_pool(client: WorkspaceClient) -> Payload:
+        payload = await _report(deps, address, client, audit)
+        payload["replace_original"] = False
+        return payload
+
+    return open_pool
+
+
+def _show_drifted(deps: Deps, address: PoolAddress, _audit: Audit) -> _Answer:
+    limit = deps.settings.max_listed
+
+    async def show(client: WorkspaceClient) -> Payload:
+        found = await drill_down(address.view(client), address.pool_id, limit=limit)
+        payload = drilldown_message(found, limit=limit)
+        payload["replace_original"] = False
+        return payload
+
+    return show
+
+
 async def on_refresh(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -70,22 +128,7 @@ async def on_refresh(
     respond: AsyncRespond,
     context: dict[str, Any],
 ) -> None:
-    deps = deps_of(context)
-    with deps.in_flight.answering():
-        await ack()
-        audit = Audit("refresh", Who.from_action(body), "refresh", pool=_value(action) or None)
-        address = await _admitted(deps, action, respond, audit)
-        if address is None:
-            return
-
-        async def refresh(client: WorkspaceClient) -> Payload:
-            payload = await _report(deps, address, client, audit, refreshed=True)
-            # the replaced message keeps its visibility; only the content changes
-            del payload["response_type"]
-            payload["replace_original"] = True
-            return payload
-
-        await answer(refresh, deps, respond, audit)
+    await _on_click("refresh", _refresh, body, action, ack, respond, context)
 
 
 async def on_open_pool(
@@ -97,20 +140,7 @@ async def on_open_pool(
 ) -> None:
     """The report ``/pooldrift <pool>`` gives, for the clicker alone: the scan it came from stays
     in place for everyone who sees it, and each pool opened adds its own message."""
-    deps = deps_of(context)
-    with deps.in_flight.answering():
-        await ack()
-        audit = Audit("open_pool", Who.from_action(body), "open_pool", pool=_value(action) or None)
-        address = await _admitted(deps, action, respond, audit)
-        if address is None:
-            return
-
-        async def open_pool(client: WorkspaceClient) -> Payload:
-            payload = await _report(deps, address, client, audit)
-            payload["replace_original"] = False
-            return payload
-
-        await answer(open_pool, deps, respond, audit)
+    await _on_click("open_pool", _open_pool, body, action, ack, respond, context)
 
 
 async def on_show_drifted(
@@ -120,22 +150,7 @@ async def on_show_drifted(
     respond: AsyncRespond,
     context: dict[str, Any],
 ) -> None:
-    deps = deps_of(context)
-    with deps.in_flight.answering():
-        await ack()
-        audit = Audit("show_drifted", Who.from_action(body), "show_drifted", pool=_value(action) or None)
-        address = await _admitted(deps, action, respond, audit)
-        if address is None:
-            return
-        limit = deps.settings.max_listed
-
-        async def show(client: WorkspaceClient) -> Payload:
-            found = await drill_down(address.view(client), address.pool_id, limit=limit)
-            payload = drilldown_message(found, limit=limit)
-            payload["replace_original"] = False
-            return payload
-
-        await answer(show, deps, respond, audit)
+    await _on_click("show_drifted", _show_drifted, body, action, ack, respond, context)
 
 
 def register(app: AsyncApp) -> None:
