@@ -22,13 +22,12 @@ from .generate import FleetSpec, build_fleet
 from .records import (
     KINDS,
     OWN_KINDS,
-    STATUSES,
-    USERS,
     Desktop,
     Pool,
     Project,
     apply_drift,
     drift_of,
+    in_line_desktop,
 )
 
 __all__ = ["KINDS", "OWN_KINDS", "Desktop", "EmulatorData", "Pool", "Project", "drift_of"]
@@ -326,24 +325,16 @@ def _build_demo(seed: int, project_id: str) -> tuple[list[Pool], dict[str, list[
             project_id=project_id,
         )
         prefix = "".join(part[:3] for part in recipe.name.split("-")[:2]).upper()
-        members = []
-        for index in range(recipe.size):
-            made = created + timedelta(minutes=3 * index)
-            members.append(
-                Desktop(
-                    desktop_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    computer_name=f"{prefix}{index + 1:04d}",
-                    product_id=pool.product_id,
-                    image_id=pool.image_id,
-                    root_size=pool.root_size,
-                    data_sizes=list(pool.data_sizes),
-                    status=rng.choice(STATUSES),
-                    user_name=rng.choice(USERS) if rng.random() < 0.7 else None,
-                    charge_mode="period" if rng.random() < 0.25 else "on_demand",
-                    created=made.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    ip=f"10.{number}.{index // 250}.{index % 250 + 2}",
-                )
+        members = [
+            in_line_desktop(
+                rng,
+                pool,
+                name=f"{prefix}{index + 1:04d}",
+                created=created + timedelta(minutes=3 * index),
+                ip=f"10.{number}.{index // 250}.{index % 250 + 2}",
             )
+            for index in range(recipe.size)
+        ]
         chosen = rng.sample(range(recipe.size), sum(count for count, _ in recipe.drift))
         for count, kinds in recipe.drift:
             for index in chosen[:count]:

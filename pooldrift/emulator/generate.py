@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import regions
 from . import catalog
-from .records import KINDS, STATUSES, USERS, Desktop, Pool, Project, apply_drift
+from .records import KINDS, Desktop, Pool, Project, apply_drift, in_line_desktop
 
 __all__ = ["CONSISTENT_SHARE", "DRIFT_SHARES", "KIND_WEIGHTS", "FleetSpec", "build_fleet", "layout"]
 
@@ -179,19 +179,12 @@ def build_fleet(spec: FleetSpec, home: Project) -> tuple[list[Project], list[Poo
             )
             members = []
             for index in range(spec.desktops_per_pool):
-                made = created + timedelta(minutes=3 * index)
                 members.append(
-                    Desktop(
-                        desktop_id=_uuid(rng),
-                        computer_name=f"{team[:3].upper()}{project_number:02d}{number:0{width}d}{index:03d}",
-                        product_id=pool.product_id,
-                        image_id=pool.image_id,
-                        root_size=pool.root_size,
-                        data_sizes=list(pool.data_sizes),
-                        status=rng.choice(STATUSES),
-                        user_name=rng.choice(USERS) if rng.random() < 0.7 else None,
-                        charge_mode="period" if rng.random() < 0.25 else "on_demand",
-                        created=made.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    in_line_desktop(
+                        rng,
+                        pool,
+                        name=f"{team[:3].upper()}{project_number:02d}{number:0{width}d}{index:03d}",
+                        created=created + timedelta(minutes=3 * index),
                         ip=f"10.{serial // 62_500 % 256}.{serial // 250 % 250}.{serial % 250 + 2}",
                     )
                 )

@@ -5,8 +5,10 @@ Drift is computed by comparing a desktop with its pool (``drift_of``), never sto
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from . import catalog
@@ -202,3 +204,21 @@ def apply_drift(desktop: Desktop, pool: Pool, kinds: frozenset[str]) -> None:
             desktop.data_sizes = [desktop.data_sizes[0] + 50, *desktop.data_sizes[1:]]
         else:
             desktop.root_size += 20
+
+
+def in_line_desktop(rng: random.Random, pool: Pool, *, name: str, created: datetime, ip: str) -> Desktop:
+    """A desktop exactly as its pool says, with a random status, user and charging (the same
+    draws, in the same order, for the demo set and a generated fleet: both stay reproducible)."""
+    return Desktop(
+        desktop_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        computer_name=name,
+        product_id=pool.product_id,
+        image_id=pool.image_id,
+        root_size=pool.root_size,
+        data_sizes=list(pool.data_sizes),
+        status=rng.choice(STATUSES),
+        user_name=rng.choice(USERS) if rng.random() < 0.7 else None,
+        charge_mode="period" if rng.random() < 0.25 else "on_demand",
+        created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ip=ip,
+    )
