@@ -33,10 +33,10 @@ class PoolRow(Output):
     region: str
     desktops: int | None
     drifted_at_least: int = Field(description="The largest count: a lower bound.")
-    product_id: int | None = Field(description="Other package.")
-    image_id: int | None = Field(description="Other image.")
-    disk_num: int | None = Field(description="Other data-disk count.")
-    disk_size: int | None = Field(description="Other disk capacity.")
+    product_id: int | None
+    image_id: int | None
+    disk_num: int | None
+    disk_size: int | None
 
     @classmethod
     def of(cls, pool: PoolDrift) -> PoolRow:
@@ -60,7 +60,7 @@ class FailureRow(Output):
     project_id: str | None
     pool_id: str | None = Field(description="null: the whole project failed.")
     pool_name: str | None
-    outcome: str = Field(description="e.g. timeout.")
+    outcome: str
     error: str
     next_step: str
 
@@ -82,21 +82,19 @@ class FailureRow(Output):
 
 class Totals(Output):
     projects: int
-    failed_projects: int = Field(description="Not listed.")
+    failed_projects: int
     pools: int
     drifted_pools: int
     consistent_pools: int
     unknown_pools: int = Field(description="Not fully reported.")
-    failed_pools: int = Field(description="Counts not read.")
+    failed_pools: int
     desktops: int
-    drifted_desktops_at_least: int = Field(description="Sum of the pools' lower bounds.")
+    drifted_desktops_at_least: int
 
 
 class FleetDrift(Output):
     summary: str = Field(description="Quote it.")
-    pools: list[PoolRow] = Field(
-        description="Worst first; per kind, desktops drifted so (null: not reported)."
-    )
+    pools: list[PoolRow] = Field(description="Worst first; per kind: desktops differing so.")
     more_available: bool
     hint: str | None
     totals: Totals = Field(description="All pools, listed or not.")
@@ -146,7 +144,7 @@ def _summary(scan: FleetScan) -> str:
 
 
 class Expected(Output):
-    product_id: str | None = Field(description="Package.")
+    product_id: str | None
     image_id: str | None
     data_disks: int | None
     disk_gb: int | None = Field(description="System plus data disks.")
@@ -154,8 +152,8 @@ class Expected(Output):
 
 class Difference(Output):
     kind: DriftKind
-    expected: str | int | None = Field(description="The pool's value.")
-    actual: str | int | None = Field(description="The desktop's value.")
+    expected: str | int | None
+    actual: str | int | None
 
 
 class DesktopRow(Output):
@@ -169,8 +167,8 @@ class DesktopRow(Output):
 class DriftedDesktops(Output):
     pool_id: str
     pool_name: str
-    expected: Expected = Field(description="The pool's values.")
-    desktops: list[DesktopRow] = Field(description="At most `limit`. null: not reported.")
+    expected: Expected
+    desktops: list[DesktopRow] = Field(description="At most `limit`.")
     total_count: int | None = Field(description="Drifted in all (at least).")
     more_available: bool
     hint: str | None

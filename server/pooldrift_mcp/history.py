@@ -51,7 +51,7 @@ class DriftChange(Output):
 class PoolDriftHistory(Output):
     """A pool's drift as the watch recorded it."""
 
-    summary: str = Field(description="Quote this.")
+    summary: str = Field(description="Quote it.")
     pool_id: str
     pool_name: str | None
     drifting_since: datetime | None
@@ -65,8 +65,8 @@ async def pool_drift_history(
     pool: Annotated[str, Field(description="Pool id or exact name.")],
     days: Annotated[int, Field(ge=1, le=MAX_DAYS, description="Days back.")] = 7,
 ) -> PoolDriftHistory:
-    """Since when a pool has been drifting and how its drift changed, from the drift watch's
-    records. Call this for since when, how long, how often, or getting worse?"""
+    """A pool's drift changes as the drift watch saw them: since when, how long, how often,
+    getting worse?"""
     async with Runtime.call("pool_drift_history", doing=f"reading the drift history of {shown(pool)}"):
         ref = validate_pool_ref(pool)
         async with _reader(ctx.request_context.lifespan_context) as store:

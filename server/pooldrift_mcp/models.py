@@ -27,27 +27,37 @@ def compact(schema: dict[str, Any], *_: object) -> None:
     goes to the model at the start of every conversation, so its bytes are worth saving."""
     for prop in [schema, *schema.get("properties", {}).values()]:
         prop.pop("title", None)
-        options = prop.get("anyOf")
-        if not isinstance(options, list) or not all(isinstance(o.get("type"), str) for o in options):
-            continue
-        if all(set(o) == {"type"} for o in options):
-            del prop["anyOf"]
-            prop["type"] = [o["type"] for o in options]
-        elif (  # a constrained number or null: the constraints apply to numbers only
-            len(options) == 2
-            and options[0]["type"] in ("integer", "number")
-            and "enum" not in options[0]
-            and options[1] == {"type": "null"}
-        ):
-            del prop["anyOf"]
-            prop.update(options[0])
-            prop["type"] = [options[0]["type"], "null"]
-        elif (  # an optional enum: its values and null
-            len(options) == 2 and set(options[0]) == {"enum", "type"} and options[1] == {"type": "null"}
-        ):
-            del prop["anyOf"]
-            prop["enum"] = [*options[0]["enum"], None]
-            prop["type"] = [options[0]["type"], "null"]
+        _nullable(prop)
+        for inner in (prop.get("items"), prop.get("additionalProperties")):
+            if isinstance(inner, dict):
+                _nullable(inner)
+
+
+def _nullable(prop: dict[str, Any]) -> None:
+    """``prop``'s ``anyOf`` of one type and null as one schema of both types, where that says
+    the same."""
+    options = prop.get("anyOf")
+    if not isinstance(options, list) or not all(isinstance(o.get("type"), str) for o in options):
+        return
+    if all(set(o) == {"type"} for o in options):
+        del prop["anyOf"]
+        prop["type"] = [o["type"] for o in options]
+    elif (  # a constrained number or string (a format, a range) or null: those keywords apply
+        # to numbers or strings only, so null stays free of them
+        len(options) == 2
+        and options[0]["type"] in ("integer", "number", "string")
+        and "enum" not in options[0]
+        and options[1] == {"type": "null"}
+    ):
+        del prop["anyOf"]
+        prop.update(options[0])
+        prop["type"] = [options[0]["type"], "null"]
+    elif (  # an optional enum: its values and null
+        len(options) == 2 and set(options[0]) == {"enum", "type"} and options[1] == {"type": "null"}
+    ):
+        del prop["anyOf"]
+        prop["enum"] = [*options[0]["enum"], None]
+        prop["type"] = [options[0]["type"], "null"]
 
 
 def slim_input(schema: dict[str, Any]) -> None:
@@ -66,11 +76,29 @@ def slim_input(schema: dict[str, Any]) -> None:
 
 def slim_output(schema: dict[str, Any]) -> None:
     """Trim a tool's output schema for tools/list: no ``required`` lists (every field of an
-    answer is always there, null when unknown) and no description of the whole answer (the
-    tool's description says it)."""
+    answer is always there, null when unknown), no ``default: null``, no description of the
+    whole answer (the tool's description says it), and each ``$defs`` entry written where it is
+    used (every one is used once: a ``$ref`` and the entry's name only cost bytes)."""
     schema.pop("description", None)
-    for part in [schema, *schema.get("$defs", {}).values()]:
+    definitions = schema.pop("$defs", {})
+    for part in [schema, *definitions.values()]:
         part.pop("required", None)
+        for prop in part.get("properties", {}).values():
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+    _inline(schema, definitions)
+
+
+def _inline(node: Any, definitions: dict[str, Any]) -> None:
+    """Replace every ``{"$ref": "#/$defs/X", ...}`` under ``node`` by X's schema with the
+    reference's own keywords (its description) beside it. The answers are trees: no
+    definition refers to itself."""
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        if isinstance(child, dict) and "$ref" in child:
+            target = definitions[child.pop("$ref").removeprefix("#/$defs/")]
+            child.update({**target, **child})
+        _inline(child, definitions)
 
 
 class Output(BaseModel):
@@ -84,7 +112,7 @@ DriftKind = Literal["PRODUCT_ID", "IMAGE_ID", "DISK_NUM", "DISK_SIZE"]
 
 
 class DriftCount(Output):
-    kind: DriftKind = Field(description="The API's inconsistent_type.")
+    kind: DriftKind
     count: int | None = Field(description="null: not reported (unknown, not 0).")
     meaning: str
 
@@ -93,18 +121,18 @@ class PoolInconsistency(Output):
     summary: str = Field(description="Quote it.")
     consistent: bool = Field(description="All four counts reported and 0.")
     drifted_desktops_at_least: int = Field(description="The largest count: a lower bound.")
-    counts: list[DriftCount] = Field(description="The four, in a fixed order.")
+    counts: list[DriftCount]
     pool_id: str
     pool_name: str | None
     desktop_count: int | None
     region: str
     project_id: str
-    request_id: str | None = Field(description="Upstream X-Request-Id.")
+    request_id: str | None
     fetched_at: datetime
     drifting_since: datetime | None = Field(
         default=None,
         exclude_if=lambda since: since is None,
-        description="Since when the watch saw it drifting.",
+        description="From the drift watch.",
     )
 
     @classmethod

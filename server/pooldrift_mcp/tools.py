@@ -47,15 +47,16 @@ INSTRUCTIONS = (
     "pooldrift tells whether Huawei Cloud Workspace desktop pools have drifted from their "
     "configuration. To learn which pools drifted, call scan_pool_drift; for one pool's counts, "
     "pool_inconsistency (find the pool with list_desktop_pools if you do not know its exact "
-    "name); to see which desktops drifted and how, drifted_desktops. Drift counts overlap (one "
+    "name); to see which desktops drifted and how, drifted_desktops. project_id and region default "
+    "to the configured ones: omit them unless the user names others. Drift counts overlap (one "
     "desktop can differ in several ways): never add them. null means not reported by the API: "
     "unknown, not 0. An administrator fixes drifted desktops by rebuilding them with the pool's "
     "image or changing their package in the Workspace console."
 )
 
 
-ProjectArg = Annotated[str | None, Field(description="32 hex; default: configured.")]
-RegionArg = Annotated[str | None, Field(description="e.g. cn-north-4; default: configured.")]
+ProjectArg = Annotated[str | None, Field(description="32 hex.")]
+RegionArg = Annotated[str | None, Field(description="e.g. cn-north-4.")]
 
 
 def _upper(value: object) -> object:
@@ -77,12 +78,9 @@ async def pool_inconsistency(
     project_id: ProjectArg = None,
     region: RegionArg = None,
 ) -> PoolInconsistency:
-    """Count the desktops of one Huawei Cloud Workspace desktop pool that differ from its
-    configuration: package (CPU/memory flavor), image, data-disk count, disk capacity.
-
-    Call this for one pool (find it with list_desktop_pools from part of its name). Counts
-    overlap: never add them. Quote `summary`.
-    """
+    """Count the desktops of one Workspace desktop pool that differ from the pool: package
+    (CPU/memory flavor), image, data-disk count, disk size. Counts overlap: never add them.
+    Quote `summary`."""
     async with Runtime.call("pool_inconsistency", doing=f"checking pool {shown(pool)}"):
         runtime = ctx.request_context.lifespan_context
         ref = validate_pool_ref(pool)
@@ -100,8 +98,8 @@ async def list_desktop_pools(
     project_id: ProjectArg = None,
     region: RegionArg = None,
 ) -> PoolListing:
-    """List a project's desktop pools to find the one the user means; capped at `limit`
-    (narrow with `name` when `more_available`)."""
+    """Find the pool the user means among a project's pools, capped at `limit` (narrow with
+    `name`)."""
     async with Runtime.call("list_desktop_pools", doing="listing desktop pools", needs=LIST_PERMISSION):
         runtime = ctx.request_context.lifespan_context
         name = name_filter(name)
@@ -116,14 +114,11 @@ async def scan_pool_drift(
     name: Annotated[str | None, Field(description="Only pools whose name contains this.")] = None,
     project_id: ProjectArg = None,
     region: RegionArg = None,
-    all_projects: Annotated[bool, Field(description="Every project the credentials reach.")] = False,
+    all_projects: Annotated[bool, Field(description="Every reachable project.")] = False,
     limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="Pools to list.")] = 20,
 ) -> FleetDrift:
-    """Which desktop pools drifted: every pool of the project (or of every project), worst
-    first, with totals and what could not be read.
-
-    Call this first about the fleet, then drifted_desktops for a pool's desktops.
-    """
+    """Which pools drifted, worst first: every pool of the project (or of all projects), with
+    totals and failures. Start here for questions about many pools."""
     async with Runtime.call("scan_pool_drift", doing="scanning desktop pools", needs=SCAN_PERMISSION):
         # deferred: the fleet module comes with the client, off the stdio start-up path
         from pooldrift.fleet import scan_fleet
@@ -196,9 +191,10 @@ class StrictTool(Tool):
 
     @classmethod
     def of(cls, fn: Callable[..., Any], title: str) -> StrictTool:
-        described = cls.from_function(
-            fn, title=title, description=inspect.cleandoc(fn.__doc__ or ""), annotations=READ_ONLY
-        )
+        # the docstring's paragraphs, each on one line: its line breaks are the source's, not the model's
+        paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+        description = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+        described = cls.from_function(fn, title=title, description=description, annotations=READ_ONLY)
         tool = cast(StrictTool, described)  # from_function builds ``cls``
         slim_input(tool.parameters)
         if tool.output_schema is not None:

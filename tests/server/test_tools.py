@@ -156,9 +156,6 @@ async def test_tools_list_shows_schemas_annotations_and_stays_small(settings: Se
     assert {"expected", "desktops", "total_count", "more_available"} <= set(drill.output_schema["properties"])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="five tools take 9,433 bytes: the 8 KB budget needs the tools' schemas trimmed"
-)
 async def test_tools_list_stays_within_8_kb(settings: Settings) -> None:
     async with connect(settings) as client:
         listed = await client.list_tools()
