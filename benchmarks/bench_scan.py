@@ -130,7 +130,10 @@ def speed(url: str, emulator_pid: int) -> dict[str, Any]:
         f"   ({ours['pools']:,} pools scanned, {ours['failures']} failed. CPU per warm scan: pooldrift "
         f"{cpu * 1000:.0f} ms ({cpu / warm:.2f}× its wall time),\n   the floor "
         f"{statistics.median(floor['cpu'][1:]) * 1000:.0f} ms; the emulator was busy {busy:.2f}× the "
-        "scans' wall time)"
+        "scans' wall time)\n"
+        "   (before the cold scan, outside its time: importing pooldrift and aiohttp and making the client,"
+        f" {ours['start_up'] * 1000:.0f} ms,\n   which a `pooldrift scan` run pays once and a server or"
+        " watch once in its life)"
     )
     print()
 

@@ -40,6 +40,11 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         limits: httpx2.Limits | None = None,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
+        # imported with the client, not with this module (``import pooldrift`` stays light) nor at
+        # the first request: aiohttp takes ~0.2 s to import (it builds TLS contexts as it loads),
+        # which would otherwise land on the first call's latency and a scan's wall time
+        import aiohttp  # noqa: F401
+
         limits = limits or httpx2.Limits()
         self._limit = limits.max_connections or 0  # aiohttp: 0 is "no limit"
         self._keepalive = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
@@ -49,8 +54,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
-        # deferred to the first request (here and below): aiohttp costs ~0.1–0.2 s to import,
-        # which a process that sends nothing (--help, the MCP server's start) should not pay
+        # the session is made inside the running event loop, as aiohttp requires
         import aiohttp
 
         connector = aiohttp.TCPConnector(

@@ -13,6 +13,7 @@ from pydantic import AliasChoices
 
 import pooldrift
 from pooldrift.config import Settings
+from pooldrift.watch.settings import WatchSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests" / "mcp"
@@ -27,8 +28,9 @@ def load(name: str) -> dict[str, Any]:
 
 
 def settings_env_names() -> set[str]:
+    """The variables the client and the watch's state (read by ``pool_drift_history``) take."""
     names: set[str] = set()
-    for field in Settings.model_fields.values():
+    for field in [*Settings.model_fields.values(), *WatchSettings.model_fields.values()]:
         alias = field.validation_alias
         if isinstance(alias, AliasChoices):
             names |= {choice for choice in alias.choices if isinstance(choice, str)}

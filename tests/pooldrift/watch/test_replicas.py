@@ -19,6 +19,7 @@ from tests.pooldrift.watch.slack_web import TOKEN, SlackWebApi
 from tests.pooldrift.watch.test_watch_process import Running, alerts
 
 LEADING = re.compile(r"INFO pooldrift\.watch: leading the watch")
+INTERVAL = 1.0
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def replicas(
 ) -> Iterator[list[Running]]:
     env = process_env(
         emulator,
-        POOLDRIFT_WATCH_INTERVAL="1",
+        POOLDRIFT_WATCH_INTERVAL=f"{INTERVAL:g}",
         POOLDRIFT_WATCH_CHANNEL=CHANNEL,
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_API_URL=slack.api_url,
@@ -79,6 +80,8 @@ async def test_one_replica_leads_and_a_killed_leader_hands_over_without_loss_or_
     killed = time.monotonic()
     second.err.wait_for(LEADING, timeout=30)
     taken = time.monotonic() - killed
+    # the bound, two intervals, plus half a second for the log line to reach this test
+    assert taken <= 2 * INTERVAL + 0.5, f"took over {taken:.2f} s after the leader died"
     await slack.wait_for(
         lambda: len(slack.thread(message.ts)) == 1, why="the waiting reply, after the takeover"
     )
