@@ -1,7 +1,7 @@
 """What ``scan_pool_drift`` and ``drifted_desktops`` return: the fleet scan and one pool's drifted
 desktops cut down to what a model needs, capped.
 
-A field whose name says what it is has no description: with four tools, every byte of the
+A field whose name says what it is has no description: with five tools, every byte of the
 schemas counts against the 8 KB that tools/list may take (``tests/server/test_tools.py``).
 """
 

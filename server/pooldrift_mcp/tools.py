@@ -1,5 +1,5 @@
-"""The MCP tools — ``pool_inconsistency``, ``list_desktop_pools``, ``scan_pool_drift`` and
-``drifted_desktops`` — and the server that holds them.
+"""The MCP tools — ``pool_inconsistency``, ``list_desktop_pools``, ``pool_drift_history``,
+``scan_pool_drift`` and ``drifted_desktops`` — and the server that holds them.
 
 Each tool is thin: validate, one client call, wrap the result model. API code lives in
 ``pooldrift.client``; error wording in ``pooldrift_mcp.wording``.
@@ -238,7 +238,7 @@ def build_server(
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
 ) -> MCPServer[Runtime]:
-    """The MCP server with its four tools.
+    """The MCP server with its five tools.
 
     With ``shared`` (the HTTP app), the server uses the runtime its host opened; otherwise
     (stdio, tests) its lifespan opens one from ``settings`` (or the environment).
