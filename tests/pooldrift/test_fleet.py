@@ -12,6 +12,7 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, load_settings
 from pooldrift.emulator import EmulatorServer
 from pooldrift.emulator.data import Desktop, Pool, drift_of
+from pooldrift.emulator.generate import FleetSpec
 from pooldrift.errors import InvalidInputError
 from pooldrift.fleet import Baseline, _baseline, _difference, drill_down, scan_fleet
 from pooldrift.kinds import InconsistentType
@@ -73,6 +74,45 @@ async def test_a_failing_pool_is_reported_beside_the_others(
     assert {p.pool_id for p in found.pools} == {p.id for p in emulator.data.pools} - {broken.id}
     assert found.totals.failed_pools == 1 and found.totals.pools == len(emulator.data.pools)
     assert emulator.secret_key not in failure.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [
+        ({"error_rate": 1.0, "error_status": 500}, "server_error"),
+        ({"error_rate": 1.0, "error_status": 403}, "permission_denied"),
+        ({"error_rate": 1.0, "error_status": 404}, "not_found"),
+        ({"latency": 3.0}, "timeout"),
+    ],
+)
+async def test_pools_and_a_project_failing_in_one_scan_of_every_project(
+    fault: dict[str, object], outcome: str, emulator: EmulatorServer, emulator_env: dict[str, str]
+) -> None:
+    """Every project the credentials reach, two pools of one and the whole listing of another
+    failing together: each failure is reported where it happened and every other pool is there."""
+    emulator.data.generate(FleetSpec(pools=4, desktops_per_pool=3, projects=3, seed=11))
+    home, down, third = emulator.data.projects
+    broken = emulator.data.pools_of(third.id)[:2]
+    ids = "|".join(p.id for p in broken)
+    emulator.faults.update(paths=f"(({ids})/inconsistent-statics|/v2/{down.id}/desktop-pools)$", **fault)
+    settings = load_settings(read_timeout=0.5, deadline=1.5, max_attempts=2, backoff_initial=0.01)
+    async with WorkspaceClient(settings) as client:
+        found = await scan_fleet(client, all_projects=True)
+    project_failures = [f for f in found.failures if f.scope == "project"]
+    pool_failures = [f for f in found.failures if f.scope == "pool"]
+    listed = [(f.project_id, f.region, f.outcome) for f in project_failures]
+    assert listed == [(down.id, down.region, outcome)]
+    assert sorted((f.pool_id, f.project_id, f.outcome) for f in pool_failures) == sorted(
+        (p.id, third.id, outcome) for p in broken
+    )
+    home_of = {p.id: project for project in (home, third) for p in emulator.data.pools_of(project.id)}
+    assert {p.pool_id for p in found.pools} == set(home_of) - {p.id for p in broken}
+    for entry in found.pools:
+        assert {k.field: entry.report.count(k) for k in InconsistentType} == _statics(emulator, entry.pool_id)
+        project = home_of[entry.pool_id]
+        assert (entry.project_id, entry.region) == (project.id, project.region)
+    assert found.totals.projects == 3 and found.totals.failed_projects == 1
+    assert found.totals.failed_pools == 2 and found.totals.pools == len(home_of)
 
 
 async def test_a_failing_project_is_reported_and_sinks_nothing_else(
