@@ -18,6 +18,14 @@ from pooldrift.fleet import Baseline, _baseline, _difference, drill_down, scan_f
 from pooldrift.kinds import InconsistentType
 from pooldrift.payloads import DesktopPool, PoolDesktop
 
+#: each upstream failure a scan must report beside the rest, and the outcome it is reported as
+FAILURES = [
+    ({"error_rate": 1.0, "error_status": 500}, "server_error"),
+    ({"error_rate": 1.0, "error_status": 403}, "permission_denied"),
+    ({"error_rate": 1.0, "error_status": 404}, "not_found"),
+    ({"latency": 3.0}, "timeout"),
+]
+
 
 def _statics(emulator: EmulatorServer, pool_id: str) -> dict[str, int]:
     return emulator.data.statics(pool_id)
@@ -49,15 +57,7 @@ async def test_every_pool_worst_first_with_totals(client: WorkspaceClient, emula
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
-@pytest.mark.parametrize(
-    ("fault", "outcome"),
-    [
-        ({"error_rate": 1.0, "error_status": 500}, "server_error"),
-        ({"error_rate": 1.0, "error_status": 403}, "permission_denied"),
-        ({"error_rate": 1.0, "error_status": 404}, "not_found"),
-        ({"latency": 3.0}, "timeout"),
-    ],
-)
+@pytest.mark.parametrize(("fault", "outcome"), FAILURES)
 async def test_a_failing_pool_is_reported_beside_the_others(
     fault: dict[str, object], outcome: str, emulator: EmulatorServer, emulator_env: dict[str, str]
 ) -> None:
@@ -76,15 +76,7 @@ async def test_a_failing_pool_is_reported_beside_the_others(
     assert emulator.secret_key not in failure.model_dump_json()
 
 
-@pytest.mark.parametrize(
-    ("fault", "outcome"),
-    [
-        ({"error_rate": 1.0, "error_status": 500}, "server_error"),
-        ({"error_rate": 1.0, "error_status": 403}, "permission_denied"),
-        ({"error_rate": 1.0, "error_status": 404}, "not_found"),
-        ({"latency": 3.0}, "timeout"),
-    ],
-)
+@pytest.mark.parametrize(("fault", "outcome"), FAILURES)
 async def test_pools_and_a_project_failing_in_one_scan_of_every_project(
     fault: dict[str, object], outcome: str, emulator: EmulatorServer, emulator_env: dict[str, str]
 ) -> None:
