@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .client import DesktopPools
-from .fleet import FleetScan, PoolDrilldown
+from .fleet import FleetScan, PoolDrilldown, ScanFailure
 from .kinds import InconsistentType
 from .models import DriftReport, PoolDesktops
 from .regions import Region
@@ -97,15 +97,11 @@ def render_scan(scan: FleetScan) -> str:
     where_header = ("Where",) if several else ()
     headers = ("Pool", *where_header, "Desktops", "Package", "Image", "Disk count", "Disk size")
     first_count = 2 if several else 1
-    out = table((*headers, "Status"), rows, right=set(range(first_count, first_count + 5)))
-    lines = [out, ""]
+    lines = []
+    if rows:  # no table of nothing when every project failed
+        lines += [table((*headers, "Status"), rows, right=set(range(first_count, first_count + 5))), ""]
     for f in scan.failures:
-        if f.scope == "project":
-            what = f"project {f.project_name or f.project_id or '?'} ({f.region})"
-        else:
-            what = f"pool {f.pool_name} ({f.region}/{(f.project_id or '?')[:8]})"
-        rid = f", request id {f.request_id}" if f.request_id else ""
-        lines.append(safe(f"failed: {what}: {f.outcome}{rid}: {f.message}"))
+        lines.append(safe(f"failed: {_failed(f)}"))
     t = scan.totals
     projects = f"{t.projects} project{'s' if t.projects != 1 else ''}"
     summary = f"{t.pools} pools in {projects}: {t.drifted_pools} drifted, {t.consistent_pools} consistent"
@@ -113,11 +109,25 @@ def render_scan(scan: FleetScan) -> str:
     summary += f", {t.failed_pools} failed" if t.failed_pools else ""
     if t.failed_projects:
         summary += f"; {t.failed_projects} project{'s' if t.failed_projects != 1 else ''} failed"
-    summary += f"; at least {t.drifted_desktops_at_least} of {t.desktops} desktops drifted"
+    if t.pools > t.failed_pools:
+        summary += f"; at least {t.drifted_desktops_at_least} of {t.desktops} desktops drifted"
     if any(p.report.unreported_kinds for p in scan.pools):
         summary += "\n?: not reported by the API (unknown, not 0)"
     lines.append(summary)
     return "\n".join(lines)
+
+
+def _failed(f: ScanFailure) -> str:
+    """What could not be scanned, where (as the table's Where column says it), why, and the
+    request id to quote (once: an API error's message already ends with it)."""
+    where = f"{f.region}/{(f.project_id or '?')[:8]}"
+    if f.scope == "project":
+        named = f" ({f.project_name})" if f.project_name and f.project_name != f.region else ""
+        what = f"project {where}{named}"
+    else:
+        what = f"pool {f.pool_name} ({where})"
+    quoted = f.request_id is None or f.request_id in f.message
+    return f"{what}: {f.outcome}: {f.message}" + ("" if quoted else f" (request id {f.request_id})")
 
 
 def render_pools(listing: DesktopPools) -> str:

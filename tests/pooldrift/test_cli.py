@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pooldrift.emulator import EmulatorServer
+from pooldrift.emulator.generate import FleetSpec
 
 POOLDRIFT = str(Path(sys.executable).parent / "pooldrift")
 
@@ -78,6 +79,43 @@ def test_pools_scan_desktops(emulator_env: dict[str, str], emulator: EmulatorSer
     assert {d["desktop_id"] for d in desktops["desktops"]} == expected
     table = run(emulator_env, "desktops", "callcenter-win10", "--type", "disk_num")
     assert table.returncode == 0 and "Data-disk count" in table.stdout
+
+
+def test_scan_of_every_project_lists_each_failure_beside_the_pools(
+    emulator_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    """A project that cannot be listed and a pool that cannot be read are one line each (where,
+    outcome, the API's message, its request id once); every other pool is in the table; exit 1."""
+    emulator.data.generate(FleetSpec(pools=3, desktops_per_pool=4, projects=2, seed=3))
+    home, other = emulator.data.projects
+    broken = emulator.data.pools_of(other.id)[0]
+    listing = f"/v2/{home.id}/desktop-pools"
+    emulator.faults.update(
+        paths=f"({listing}|{broken.id}/inconsistent-statics)$", error_rate=1.0, error_status=403
+    )
+    done = run({**emulator_env, "POOLDRIFT_MAX_ATTEMPTS": "1"}, "scan", "--all-projects")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == [
+        "Pool", "Where", "Desktops", "Package", "Image", "Disk", "count", "Disk", "size", "Status"
+    ]  # fmt: skip
+    rows = lines[1 : lines.index("")]
+    read = emulator.data.pools_of(other.id)[1:]
+    assert {row.split()[0]: row.split()[1] for row in rows} == {
+        p.name: f"{other.region}/{other.id[:8]}" for p in read
+    }
+    failed = [line for line in lines if line.startswith("failed: ")]
+    assert failed[0].startswith(f"failed: project {home.region}/{home.id[:8]}: permission_denied: HTTP 403")
+    assert failed[1].startswith(
+        f"failed: pool {broken.name} ({other.region}/{other.id[:8]}): permission_denied: HTTP 403"
+    )
+    assert len(failed) == 2 and all(line.count("request id") == 1 for line in failed)
+    counts = [emulator.data.statics(p.id).values() for p in read]
+    drifted = sum(1 for c in counts if any(c))
+    assert lines[-1] == (
+        f"3 pools in 2 projects: {drifted} drifted, {len(read) - drifted} consistent, 1 failed;"
+        f" 1 project failed; at least {sum(max(c) for c in counts)} of {4 * len(read)} desktops drifted"
+    )
 
 
 @pytest.mark.parametrize(
