@@ -114,7 +114,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with Runtime.open(client_settings) as runtime:
+        light = endpoint is None and watch is None  # MCP alone (Runtime.open says why)
+        async with Runtime.open(client_settings, light=light) as runtime:
             state.runtime = runtime
             running: AbstractAsyncContextManager[None] = (
                 watch.running(runtime, drain) if watch is not None else nullcontext()

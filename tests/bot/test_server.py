@@ -94,3 +94,8 @@ def test_no_secret_reached_the_server_output(server: Running, emulator: Emulator
     text = server.out.text() + server.err.text()
     for secret in (SIGNING_SECRET, BOT_TOKEN, emulator.secret_key):
         assert secret not in text
+
+
+def test_with_slack_the_client_sends_through_aiohttp(server: Running) -> None:
+    """Slack's own client loads aiohttp anyway: the Workspace client shares it."""
+    server.err.wait_for("upstream requests go through aiohttp")

@@ -81,6 +81,11 @@ async def test_both_tools_over_http(server: Running, emulator: EmulatorServer) -
     check_listing(pools.structured_content, emulator, name="win10")
 
 
+def test_mcp_alone_sends_through_httpx2s_own_transport(server: Running) -> None:
+    """No Slack and no watch: the server stays within its memory budget (Runtime.open says why)."""
+    server.err.wait_for("upstream requests go through httpx2's own transport")
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_the_fleet_tools_over_http_with_progress(
     server: Running, emulator: EmulatorServer, mode: str

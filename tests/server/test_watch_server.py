@@ -122,6 +122,7 @@ async def test_the_server_watches_alerts_once_exports_gauges_and_stops_on_sigter
     assert not any(emulator.data.statics(pool.id).values())
     server = Server(watch_env)
     servers.append(server)
+    server.err.wait_for("upstream requests go through aiohttp")  # the scans' CPU per request counts
     server.err.wait_for(r"watching every 0\.3 s; state in .*state\.db; alerts to C0WATCH02")
     server.cycles(1)
     await slack.wait_for(lambda: len(slack.top()) == drifted_pools(emulator), why="the first cycle's alerts")
