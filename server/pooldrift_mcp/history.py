@@ -151,13 +151,12 @@ async def _reader(runtime: Runtime) -> AsyncIterator[StateStore | None]:
     if runtime.watch_store is not None:
         yield runtime.watch_store
         return
-    # deferred: the watch's settings and stores are read only by these tools' calls
-    from pooldrift.watch.settings import load_watch_settings
+    # deferred: the watch's stores are read only by these tools' calls
     from pooldrift.watch.state import open_reader
     from pooldrift.watch.store import WatchStateError
 
     try:
-        store = await open_reader(load_watch_settings())
+        store = await open_reader(runtime.watch_settings())
     except WatchStateError as exc:
         raise PooldriftError(exc.message) from None
     if store is None:

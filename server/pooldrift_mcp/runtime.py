@@ -23,6 +23,7 @@ from .wording import STATISTICS_PERMISSION, new_reference, unexpected, word
 
 if TYPE_CHECKING:
     from pooldrift.client import WorkspaceClient
+    from pooldrift.watch.settings import WatchSettings
     from pooldrift.watch.store import StateStore
 
 log = logging.getLogger("pooldrift.server")
@@ -44,6 +45,7 @@ class Runtime:
         self.config_error: ConfigurationError | None = None
         #: the state store of the watch this server runs (None: it runs none; tools then only read)
         self.watch_store: StateStore | None = None
+        self._watch_settings: WatchSettings | None = None
 
     @classmethod
     @asynccontextmanager
@@ -87,6 +89,17 @@ class Runtime:
                 log.error("pooldrift is not configured: %s", exc.message)
                 self.config_error = exc
         return self._client
+
+    def watch_settings(self) -> WatchSettings:
+        """Where the watch keeps its state, read once: every drifted answer looks there for since
+        when, and reading the settings from the environment took ~1 ms of CPU, half of a call's
+        own. (Whether the state exists is still asked each time: a watch started later counts.)"""
+        if self._watch_settings is None:
+            # deferred: the watch's settings are read only by the tools' calls
+            from pooldrift.watch.settings import load_watch_settings
+
+            self._watch_settings = load_watch_settings()
+        return self._watch_settings
 
     def require_client(self) -> WorkspaceClient:
         client = self.connect()
