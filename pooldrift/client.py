@@ -208,13 +208,18 @@ class WorkspaceClient:
         with pool_answers():
             data, request_id = await self._shared.fetcher.get_json(url, project=project)
         counts = self._parse(InconsistentStatics, data, request_id)
-        return DriftReport(
+        # every value is checked already (the counts just now, the ids before sending): built
+        # without a second validation, which cost ~10 % of this call's own CPU in a scan
+        return DriftReport.model_construct(
             pool_id=pool_id,
             project_id=project,
             region=self._region,
             request_id=request_id,
             fetched_at=datetime.now(UTC),
-            **counts.model_dump(),
+            product_id=counts.product_id,
+            image_id=counts.image_id,
+            disk_num=counts.disk_num,
+            disk_size=counts.disk_size,
         )
 
     async def get_pool(self, pool_id: str) -> DesktopPool:
