@@ -121,36 +121,32 @@ def _show_drifted(deps: Deps, address: PoolAddress, _audit: Audit) -> _Answer:
     return show
 
 
-async def on_refresh(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    context: dict[str, Any],
-) -> None:
-    await _on_click("refresh", _refresh, body, action, ack, respond, context)
+_Listener = Callable[
+    [AsyncAck, dict[str, Any], dict[str, Any], AsyncRespond, dict[str, Any]], Awaitable[None]
+]
 
 
-async def on_open_pool(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    context: dict[str, Any],
-) -> None:
-    """The report ``/pooldrift <pool>`` gives, for the clicker alone: the scan it came from stays
-    in place for everyone who sees it, and each pool opened adds its own message."""
-    await _on_click("open_pool", _open_pool, body, action, ack, respond, context)
+def _button(operation: str, work: _Work) -> _Listener:
+    """The Bolt listener of one button (Bolt passes the arguments by these names)."""
+
+    async def listener(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        context: dict[str, Any],
+    ) -> None:
+        await _on_click(operation, work, body, action, ack, respond, context)
+
+    listener.__name__ = f"on_{operation}"
+    return listener
 
 
-async def on_show_drifted(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    context: dict[str, Any],
-) -> None:
-    await _on_click("show_drifted", _show_drifted, body, action, ack, respond, context)
+on_refresh = _button("refresh", _refresh)
+#: the report ``/pooldrift <pool>`` gives, for the clicker alone: the scan it came from stays in
+#: place for everyone who sees it, and each pool opened adds its own message
+on_open_pool = _button("open_pool", _open_pool)
+on_show_drifted = _button("show_drifted", _show_drifted)
 
 
 def register(app: AsyncApp) -> None:
