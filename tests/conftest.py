@@ -14,6 +14,7 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, load_settings
 from pooldrift.emulator import EmulatorServer
 from tests.helpers import emulator_variables
+from tests.pooldrift.watch.slack_web import SlackWebApi
 
 _OUR_PREFIXES = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
 
@@ -38,6 +39,20 @@ def emulator(emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
     emulator_server.reset()
     yield emulator_server
     emulator_server.reset()
+
+
+@pytest.fixture(scope="session")
+def slack_web_server() -> Iterator[SlackWebApi]:
+    with SlackWebApi() as web:
+        yield web
+
+
+@pytest.fixture
+def slack_web(slack_web_server: SlackWebApi) -> Iterator[SlackWebApi]:
+    """The fake Slack Web API the watch posts to, with no messages, calls or planned failures."""
+    slack_web_server.reset()
+    yield slack_web_server
+    slack_web_server.reset()
 
 
 @pytest.fixture

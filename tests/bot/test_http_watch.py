@@ -38,18 +38,10 @@ def _no_default_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
-@pytest.fixture(scope="module")
-def web_server() -> Iterator[SlackWebApi]:
-    with SlackWebApi() as web:
-        yield web
-
-
 @pytest.fixture
-def web(web_server: SlackWebApi) -> Iterator[SlackWebApi]:
-    """The fake Slack Web API the watch posts its alerts to, empty."""
-    web_server.reset()
-    yield web_server
-    web_server.reset()
+def web(slack_web: SlackWebApi) -> SlackWebApi:
+    """The fake Slack Web API the watch posts its alerts to (``slack`` here is the bot's fake)."""
+    return slack_web
 
 
 @asynccontextmanager

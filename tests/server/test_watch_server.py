@@ -30,17 +30,9 @@ CHANNEL = "C0WATCH02"
 CYCLE = re.compile(r"INFO pooldrift\.watch: cycle: ")
 
 
-@pytest.fixture(scope="module")
-def slack_api() -> Iterator[SlackWebApi]:
-    with SlackWebApi() as slack:
-        yield slack
-
-
 @pytest.fixture
-def slack(slack_api: SlackWebApi) -> Iterator[SlackWebApi]:
-    slack_api.reset()
-    yield slack_api
-    slack_api.reset()
+def slack(slack_web: SlackWebApi) -> SlackWebApi:
+    return slack_web
 
 
 @pytest.fixture

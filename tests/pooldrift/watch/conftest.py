@@ -64,18 +64,10 @@ class Clock:
         self.offset += timedelta(seconds=seconds)
 
 
-@pytest.fixture(scope="session")
-def slack_server() -> Iterator[SlackWebApi]:
-    with SlackWebApi() as slack:
-        yield slack
-
-
 @pytest.fixture
-def slack(slack_server: SlackWebApi) -> Iterator[SlackWebApi]:
-    """The fake Slack Web API, with no messages, calls or planned failures."""
-    slack_server.reset()
-    yield slack_server
-    slack_server.reset()
+def slack(slack_web: SlackWebApi) -> SlackWebApi:
+    """The fake Slack Web API (``slack_web``), as these tests name it."""
+    return slack_web
 
 
 @pytest.fixture
