@@ -14,6 +14,7 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, load_settings
 from pooldrift.emulator import EmulatorServer
 from tests.helpers import emulator_variables
+from tests.helpers import redis_server as start_redis
 from tests.pooldrift.watch.slack_web import SlackWebApi
 
 _OUR_PREFIXES = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
@@ -39,6 +40,23 @@ def emulator(emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
     emulator_server.reset()
     yield emulator_server
     emulator_server.reset()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """One real redis-server for the session (skips where the machine has none)."""
+    with start_redis("what Redis holds (the request budget, the watch's state and lease)") as url:
+        yield url
+
+
+@pytest.fixture
+async def redis_url(redis_server: str) -> AsyncIterator[str]:
+    """The test Redis, emptied: every test starts with nothing in it."""
+    from redis.asyncio import Redis  # the redis extra: only tests that ask for Redis need it
+
+    async with Redis.from_url(redis_server) as redis:
+        await redis.flushdb()
+    yield redis_server
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from pooldrift.version import __version__
 from .tools import build_server
 
 DESCRIPTION = """\
-Serve the pooldrift MCP tools (pool_inconsistency, list_desktop_pools, scan_pool_drift,
-drifted_desktops) over stdio.
+Serve the pooldrift MCP tools (pool_inconsistency, list_desktop_pools, pool_drift_history,
+scan_pool_drift, drifted_desktops) over stdio.
 
 Configuration comes from the environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (or
 secret files in POOLDRIFT_SECRETS_DIR), optionally HUAWEICLOUD_SDK_PROJECT_ID,

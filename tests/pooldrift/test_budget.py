@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, load_settings
 from pooldrift.emulator import EmulatorServer
 from tests.helpers import free_port
-from tests.helpers import redis_server as start_redis
 
 PASSWORD = "hunter2-budget-pw"
 
@@ -32,20 +30,6 @@ def pool_ids(emulator: EmulatorServer, count: int) -> list[str]:
     ids = [pool.id for pool in emulator.data.pools][:count]
     assert len(ids) == count, "the demo data set has enough pools"
     return ids
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[str]:
-    with start_redis("the shared request budget") as url:
-        yield url
-
-
-@pytest.fixture
-async def redis_url(redis_server: str) -> AsyncIterator[str]:
-    """The test Redis, emptied: every test starts with a fresh window."""
-    async with Redis.from_url(redis_server) as redis:
-        await redis.flushdb()
-    yield redis_server
 
 
 async def test_two_clients_sharing_redis_share_one_budget(

@@ -3,7 +3,7 @@ redis-server on loopback when this machine has the binary), emptied for every te
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,24 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from pooldrift.watch.state import RedisStore, SqliteStore, StateStore
-from tests.helpers import redis_server as start_redis
 from tests.pooldrift.watch.slack_web import TOKEN, SlackWebApi
 
 CHANNEL = "C0WATCH01"
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    with start_redis("the watch's shared state and lease") as url:
-        yield url
-
-
-@pytest.fixture
-async def redis_url(redis_server: str) -> AsyncIterator[str]:
-    """The test Redis, emptied."""
-    async with Redis.from_url(redis_server) as redis:
-        await redis.flushdb()
-    yield redis_server
 
 
 @pytest.fixture(params=["sqlite", "redis"])
