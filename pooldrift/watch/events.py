@@ -84,14 +84,8 @@ def _emit(out: Step, state: SubjectState, kind: EventKind, now: datetime, **valu
     """Record one event for ``state`` and return the state with its sequence advanced."""
     state = state.model_copy(update={"sequence": state.sequence + 1})
     event = Event(
+        **state.subject(),
         kind=kind,
-        key=state.key,
-        scope=state.scope,
-        pool_id=state.pool_id,
-        pool_name=state.pool_name,
-        project_id=state.project_id,
-        project_name=state.project_name,
-        region=state.region,
         at=now,
         sequence=state.sequence,
         desktop_count=state.desktop_count,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,7 @@ __all__ = [
     "EventKind",
     "OutboxItem",
     "SlackMessage",
+    "Subject",
     "SubjectState",
     "at_least",
     "drifted",
@@ -56,8 +57,8 @@ class EventKind(StrEnum):
     SCAN_RECOVERED = "scan_recovered"  # answered again after failing
 
 
-class SubjectState(BaseModel):
-    """The last known state of a pool, or of a project while it fails to list."""
+class Subject(BaseModel):
+    """What a state or an event is about: a pool, or a project while it fails to list."""
 
     key: str = Field(description="The pool id, or project:{region}:{project id} for a project.")
     scope: Literal["pool", "project"] = "pool"
@@ -66,6 +67,21 @@ class SubjectState(BaseModel):
     project_id: str | None = None
     project_name: str | None = None
     region: str
+
+    @property
+    def label(self) -> str:
+        if self.scope == "project":
+            return f"project {self.project_name or self.project_id or '?'} ({self.region})"
+        return self.pool_name or self.pool_id or self.key
+
+    def subject(self) -> dict[str, Any]:
+        """Its identity, to make another model about the same subject."""
+        return {name: getattr(self, name) for name in Subject.model_fields}
+
+
+class SubjectState(Subject):
+    """The last known state of a pool, or of a project while it fails to list."""
+
     desktop_count: int | None = None
     counts: Counts = Field(
         default_factory=dict, description="Last reported count per kind; an unreported count keeps its last."
@@ -83,24 +99,11 @@ class SubjectState(BaseModel):
     def drifting(self) -> bool:
         return self.episode is not None
 
-    @property
-    def label(self) -> str:
-        if self.scope == "project":
-            return f"project {self.project_name or self.project_id or '?'} ({self.region})"
-        return self.pool_name or self.pool_id or self.key
 
-
-class Event(BaseModel):
+class Event(Subject):
     """One change found by a cycle: also one line of a pool's history."""
 
     kind: EventKind
-    key: str = Field(description="The subject: a pool id, or project:{region}:{project id}.")
-    scope: Literal["pool", "project"] = "pool"
-    pool_id: str | None = None
-    pool_name: str | None = None
-    project_id: str | None = None
-    project_name: str | None = None
-    region: str
     at: datetime = Field(description="When the cycle saw the change (UTC).")
     episode: str | None = Field(
         default=None, description="The alert episode it belongs to (one Slack message each); None: none."
@@ -120,12 +123,6 @@ class Event(BaseModel):
     @property
     def at_least(self) -> int:
         return at_least(self.counts)
-
-    @property
-    def label(self) -> str:
-        if self.scope == "project":
-            return f"project {self.project_name or self.project_id or '?'} ({self.region})"
-        return self.pool_name or self.pool_id or self.key
 
 
 #: a pool's history is its events
