@@ -130,6 +130,17 @@ class FleetScan(BaseModel):
     totals: FleetTotals
     scanned_at: datetime = Field(description="When the scan finished (UTC).")
 
+    @classmethod
+    def of(
+        cls, projects: int, pools: list[PoolDrift], failures: list[ScanFailure], scanned_at: datetime
+    ) -> FleetScan:
+        """The scan of ``projects`` projects that found ``pools`` and ``failures``: worst first,
+        failures projects first, and the totals they add up to."""
+        ranked = sorted(pools, key=PoolDrift.rank)
+        failed = sorted(failures, key=_failure_order)
+        totals = _totals(projects, ranked, failed)
+        return cls(pools=ranked, failures=failed, totals=totals, scanned_at=scanned_at)
+
 
 class _Tracker:
     """Counts pools as the scan learns of them and finishes them, and tells ``progress``."""
@@ -183,11 +194,9 @@ async def scan_fleet(
         targets = await _targets(client, wanted, project_id, all_projects)
         scans = (_scan_project(view, label, name, tracker) for view, label in targets)
         outcomes = await asyncio.gather(*scans)
-    pools = sorted((p for found, _ in outcomes for p in found), key=PoolDrift.rank)
+    pools = [p for found, _ in outcomes for p in found]
     failures = [f for _, failed in outcomes for f in failed]
-    failures.sort(key=_failure_order)
-    totals = _totals(len(targets), pools, failures)
-    return FleetScan(pools=pools, failures=failures, totals=totals, scanned_at=_now())
+    return FleetScan.of(len(targets), pools, failures, _now())
 
 
 def _failure_order(f: ScanFailure) -> tuple[bool, str, str, str]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from ..client import WorkspaceClient
 from ..errors import PooldriftError
-from ..fleet import FleetScan, FleetTotals, ScanFailure, scan_fleet
+from ..fleet import FleetScan, ScanFailure, scan_fleet
 from .delivery import Deliverer, DeliveryReport
 from .events import step
 from .metrics import CYCLE_SECONDS, CYCLES, EVENTS, LEADER, OUTBOX, POOLS
@@ -94,18 +94,7 @@ class Watch:
             failure = ScanFailure.of(
                 exc, region=self.client.region, project_id=None, project_name="the scope"
             )
-            totals = FleetTotals(
-                projects=0,
-                failed_projects=1,
-                pools=0,
-                drifted_pools=0,
-                consistent_pools=0,
-                unknown_pools=0,
-                failed_pools=0,
-                desktops=0,
-                drifted_desktops_at_least=0,
-            )
-            return FleetScan(pools=[], failures=[failure], totals=totals, scanned_at=self.clock()), False
+            return FleetScan.of(0, [], [failure], self.clock()), False
 
     async def cycle(self) -> CycleReport:
         """Scan, diff with the stored states, and write states, history and deliveries at once."""
