@@ -12,7 +12,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from _common import announced, clean_env, load_average, section, table, verdict 
 
 from pooldrift.emulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY  # noqa: E402
 from pooldrift.watch.state import SqliteStore  # noqa: E402
+from tests.helpers import running_redis  # noqa: E402
 from tests.pooldrift.watch.slack_web import TOKEN, SlackWebApi  # noqa: E402
 
 POOLS = 1000
@@ -55,32 +55,13 @@ async def _in_line(state: Path) -> list[str]:
 
 @contextmanager
 def redis_server() -> Iterator[str | None]:
+    """A redis-server for the Redis rows, or None (those rows say so) where there is none."""
     binary = shutil.which("redis-server")
     if binary is None:
         yield None
         return
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with running_redis(binary) as url:
+        yield url
 
 
 def once(env: dict[str, str]) -> dict[str, float]:

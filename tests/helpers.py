@@ -144,6 +144,13 @@ def redis_server(purpose: str) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip(f"no redis-server binary on this machine: {purpose} is tested where there is one")
+    with running_redis(binary) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_redis(binary: str) -> Iterator[str]:
+    """``binary`` (a redis-server) on a free loopback port, no persistence: its URL while it runs."""
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
