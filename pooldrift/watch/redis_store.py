@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 from ..errors import ConfigurationError
 from .events import Step
 from .models import Event, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_named
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -196,12 +196,7 @@ class RedisStore:
         return sorted(events, key=lambda e: (e.at, e.sequence))
 
     async def find(self, ref: str) -> list[SubjectState]:
-        states = await self.load()
-        return [
-            s
-            for s in states.values()
-            if s.scope == "pool" and (s.key == ref.strip().lower() or s.pool_name == ref)
-        ]
+        return pools_named(await self.load(), ref)
 
     # -- mutes -----------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Self, TypeVar
 from ..errors import ConfigurationError
 from .events import Step
 from .models import Event, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_named
 
 __all__ = ["SqliteStore"]
 
@@ -204,12 +204,7 @@ class SqliteStore:
         return [Event.model_validate_json(body) for (body,) in rows]
 
     async def find(self, ref: str) -> list[SubjectState]:
-        states = await self.load()
-        return [
-            s
-            for s in states.values()
-            if s.scope == "pool" and (s.key == ref.strip().lower() or s.pool_name == ref)
-        ]
+        return pools_named(await self.load(), ref)
 
     # -- mutes -----------------------------------------------------------------------------
 

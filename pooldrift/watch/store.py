@@ -11,7 +11,14 @@ from .models import Event, OutboxItem, SlackMessage, SubjectState
 if TYPE_CHECKING:
     from .events import Step
 
-__all__ = ["SCHEMA_VERSION", "LeaseLostError", "StateStore", "StoreUnavailableError", "WatchStateError"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "LeaseLostError",
+    "StateStore",
+    "StoreUnavailableError",
+    "WatchStateError",
+    "pools_named",
+]
 
 #: the layout both stores write; a store written by a newer layout is refused, an older one upgraded
 SCHEMA_VERSION = 1
@@ -96,3 +103,13 @@ class StateStore(Protocol):
     async def release(self, owner: str) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+def pools_named(states: dict[str, SubjectState], ref: str) -> list[SubjectState]:
+    """The pools among ``states`` whose id is ``ref`` (any case) or whose name is exactly ``ref``:
+    ``StateStore.find`` of both stores."""
+    return [
+        s
+        for s in states.values()
+        if s.scope == "pool" and (s.key == ref.strip().lower() or s.pool_name == ref)
+    ]
