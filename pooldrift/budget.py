@@ -143,9 +143,7 @@ class RedisBudget:
         try:
             from redis.asyncio import Redis
         except ImportError:
-            raise ConfigurationError(
-                "POOLDRIFT_REDIS_URL is set but the redis package is missing: install pooldrift[redis]"
-            ) from None
+            raise ConfigurationError.redis_missing() from None
         try:
             redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         except (ValueError, TypeError):

@@ -93,6 +93,11 @@ class ConfigurationError(PooldriftError):
 
     outcome = "configuration"
 
+    @classmethod
+    def redis_missing(cls) -> ConfigurationError:
+        """A Redis URL is set, but the optional redis package is not installed."""
+        return cls("POOLDRIFT_REDIS_URL is set but the redis package is missing: install pooldrift[redis]")
+
 
 class ProjectLookupError(ConfigurationError):
     """The IAM project lookup for a region found no project, or several."""

@@ -74,9 +74,7 @@ class RedisStore:
             from redis.asyncio import Redis
             from redis.exceptions import RedisError
         except ImportError:
-            raise ConfigurationError(
-                "POOLDRIFT_REDIS_URL is set but the redis package is missing: install pooldrift[redis]"
-            ) from None
+            raise ConfigurationError.redis_missing() from None
         try:
             client = Redis.from_url(
                 self._url,
