@@ -8,15 +8,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+from _child import fresh, peak_mb
 
 
 async def _async_calls(kind: str, base_url: str, calls: int) -> float:
@@ -45,17 +41,8 @@ def _sdk_calls(base_url: str, calls: int, threads_n: int) -> float:
         return time.perf_counter() - started
 
 
-def _fresh() -> None:
-    """Go on in a forked copy of this still-small process: Linux carries ru_maxrss across
-    exec, so a child started by a big parent would report the parent's peak as its own."""
-    pid = os.fork()
-    if pid:
-        _, status = os.waitpid(pid, 0)
-        sys.exit(os.waitstatus_to_exitcode(status))
-
-
 def main() -> None:
-    _fresh()
+    fresh()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kind", choices=["httpx2", "aiohttp", "sdk", "sdk1"])
     parser.add_argument("base_url")
@@ -68,13 +55,13 @@ def main() -> None:
 
         if args.kind == "aiohttp":
             import aiohttp  # noqa: F401 - imported on the first request otherwise
-    after_import = _peak_mb()
+    after_import = peak_mb()
     if args.kind.startswith("sdk"):
         seconds = _sdk_calls(args.base_url, args.calls, 1 if args.kind == "sdk1" else 32)
     else:
         seconds = asyncio.run(_async_calls(args.kind, args.base_url, args.calls))
     json.dump(
-        {"after_import_mb": after_import, "peak_mb": _peak_mb(), "seconds": seconds, "calls": args.calls},
+        {"after_import_mb": after_import, "peak_mb": peak_mb(), "seconds": seconds, "calls": args.calls},
         sys.stdout,
     )
     sys.stdout.write("\n")

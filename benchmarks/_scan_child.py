@@ -15,26 +15,14 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from _child import fresh, peak_mb
+
 IN_FLIGHT = 32
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def _fresh() -> None:
-    """Go on in a forked copy of this still-small process: Linux carries ru_maxrss across
-    exec, so a child started by a big parent would report the parent's peak as its own."""
-    pid = os.fork()
-    if pid:
-        _, status = os.waitpid(pid, 0)
-        sys.exit(os.waitstatus_to_exitcode(status))
 
 
 async def _pooldrift(repeat: int) -> dict[str, Any]:
@@ -43,7 +31,7 @@ async def _pooldrift(repeat: int) -> dict[str, Any]:
     from pooldrift.fleet import scan_fleet
     from pooldrift.metrics import UPSTREAM_THROTTLED
 
-    after_import = _peak_mb()
+    after_import = peak_mb()
     seconds: list[float] = []
     cpu: list[float] = []
     async with WorkspaceClient() as client:  # HUAWEICLOUD_SDK_*, POOLDRIFT_* from the environment
@@ -58,7 +46,7 @@ async def _pooldrift(repeat: int) -> dict[str, Any]:
         "cpu": cpu,
         "start_up": start_up,
         "after_import_mb": after_import,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
         "json_bytes": len(scan.model_dump_json()),
         "pools": len(scan.pools),
         "failures": len(scan.failures),
@@ -75,7 +63,7 @@ async def _floor(repeat: int) -> dict[str, Any]:
     from pooldrift.signing import AKSKAuth
     from pooldrift.transport import AiohttpTransport
 
-    after_import = _peak_mb()
+    after_import = peak_mb()
     base = f"{os.environ['POOLDRIFT_ENDPOINT']}/v2/{os.environ['HUAWEICLOUD_SDK_PROJECT_ID']}/desktop-pools"
     limits = httpx2.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     auth = AKSKAuth(os.environ["HUAWEICLOUD_SDK_AK"], os.environ["HUAWEICLOUD_SDK_SK"])
@@ -94,7 +82,7 @@ async def _floor(repeat: int) -> dict[str, Any]:
             answers = await asyncio.gather(*(statics(i) for i in ids))
             seconds.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
-    return {"seconds": seconds, "cpu": cpu, "after_import_mb": after_import, "peak_mb": _peak_mb(),
+    return {"seconds": seconds, "cpu": cpu, "after_import_mb": after_import, "peak_mb": peak_mb(),
             "pools": len(answers), "failures": 0}  # fmt: skip
 
 
@@ -107,7 +95,7 @@ def _sdk(threads_n: int, repeat: int) -> dict[str, Any]:
         WorkspaceClient,
     )
 
-    after_import = _peak_mb()
+    after_import = peak_mb()
     config = HttpConfig.get_default_config()
     config.pool_maxsize = IN_FLIGHT  # its default of 10 would throw connections away at 32 threads
     credentials = BasicCredentials(
@@ -144,14 +132,14 @@ def _sdk(threads_n: int, repeat: int) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "after_import_mb": after_import,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
         "pools": len(answers),
         "failures": 0,
     }
 
 
 def main() -> None:
-    _fresh()
+    fresh()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kind", choices=["pooldrift", "floor", "sdk1", "sdk32"])
     parser.add_argument("--repeat", type=int, default=0, help="warm scans after the cold one")
