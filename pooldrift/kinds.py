@@ -42,6 +42,11 @@ class InconsistentType(StrEnum):
     def meaning(self) -> str:
         return _LABELS[self][1]
 
+    @property
+    def noun(self) -> str:
+        """What differs, in a sentence: "with a different {noun}"."""
+        return _NOUNS[self]
+
 
 _LEGACY = {"PRODUCT_ID": "PRODUCT", "IMAGE_ID": "IMAGE"}
 
@@ -62,4 +67,11 @@ _LABELS: dict[InconsistentType, tuple[str, str]] = {
         "Disk capacity",
         "desktops whose total disk capacity differs from the pool's configuration",
     ),
+}
+
+_NOUNS: dict[InconsistentType, str] = {
+    InconsistentType.PRODUCT_ID: "package",
+    InconsistentType.IMAGE_ID: "image",
+    InconsistentType.DISK_NUM: "data-disk count",
+    InconsistentType.DISK_SIZE: "disk capacity",
 }

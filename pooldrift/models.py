@@ -134,28 +134,13 @@ def annotate_drift(everything: PoolDesktops, drifted: PoolDesktops) -> PoolDeskt
 #: Appended to each count's description: what ``null`` means.
 _UNKNOWN = " Null when the API did not report it (unknown, not 0)."
 
-_NOUN = {
-    InconsistentType.PRODUCT_ID: "package",
-    InconsistentType.IMAGE_ID: "image",
-    InconsistentType.DISK_NUM: "data-disk count",
-    InconsistentType.DISK_SIZE: "disk capacity",
-}
-
-_PLURAL = {
-    InconsistentType.PRODUCT_ID: "with a different package",
-    InconsistentType.IMAGE_ID: "with a different image",
-    InconsistentType.DISK_NUM: "with a different data-disk count",
-    InconsistentType.DISK_SIZE: "with a different disk capacity",
-}
-
-
 #: each kind with the name of its count, in the enum's order
 _FIELDS: tuple[tuple[InconsistentType, str], ...] = tuple((kind, kind.field) for kind in InconsistentType)
 _FIELD = dict(_FIELDS)
 
 
 def _words(kinds: Sequence[InconsistentType], joiner: str) -> str:
-    nouns = [_NOUN[k] for k in kinds]
+    nouns = [k.noun for k in kinds]
     return nouns[0] if len(nouns) == 1 else f"{', '.join(nouns[:-1])} {joiner} {nouns[-1]}"
 
 
@@ -234,7 +219,7 @@ class DriftReport(BaseModel):
             return f"Pool {name} is consistent.{of} match its package, image and disks."
         unknown = self.unreported_kinds
         if self.drifted:
-            parts = [f"{self.count(k)} {_PLURAL[k]}" for k in self.drifted_kinds]
+            parts = [f"{self.count(k)} with a different {k.noun}" for k in self.drifted_kinds]
             total = f" of {self.desktop_count}" if self.desktop_count is not None else ""
             text = (
                 f"Pool {name} has drifted: at least {self.drifted_desktops_at_least}{total} desktops "

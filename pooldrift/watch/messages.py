@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ..kinds import InconsistentType
 from .models import KINDS, Counts, Event, EventKind, at_least, duration
 
 __all__ = ["REFRESH_ACTION", "SHOW_DRIFTED_ACTION", "Message", "alert", "reply"]
@@ -20,12 +19,6 @@ SHOW_DRIFTED_ACTION = "pooldrift_show_drifted"
 
 Message = dict[str, Any]
 _HEADER_MAX, _TEXT_MAX = 150, 3000
-_NOUN = {
-    InconsistentType.PRODUCT_ID: "package",
-    InconsistentType.IMAGE_ID: "image",
-    InconsistentType.DISK_NUM: "data-disk count",
-    InconsistentType.DISK_SIZE: "disk capacity",
-}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -49,12 +42,12 @@ def _when(moment: datetime | None, zone: tzinfo) -> str:
 
 def _parts(counts: Counts) -> str:
     found = [(k, counts.get(k.field)) for k in KINDS]
-    return ", ".join(f"{value} with a different {_NOUN[kind]}" for kind, value in found if value)
+    return ", ".join(f"{value} with a different {kind.noun}" for kind, value in found if value)
 
 
 def _changes(before: Counts, after: Counts) -> str:
     moved = [
-        f"{_NOUN[k]} {before.get(k.field) or 0} → {after.get(k.field) or 0}"
+        f"{k.noun} {before.get(k.field) or 0} → {after.get(k.field) or 0}"
         for k in KINDS
         if (before.get(k.field) or 0) != (after.get(k.field) or 0)
     ]
