@@ -113,6 +113,9 @@ async def post_chunked(
             writer.write(block)
             await writer.drain()
             sent += chunk
+            # drain() does not yield while the server keeps up (httptools reads as fast as we
+            # write): let the reader see an answer that came early
+            await asyncio.sleep(0)
         if not status_line.done():
             writer.write(b"0\r\n\r\n")
             await writer.drain()
