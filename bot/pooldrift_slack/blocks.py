@@ -17,6 +17,7 @@ __all__ = [
     "COMMAND",
     "NAME_ROOM",
     "OPEN_POOL_ACTION",
+    "OPEN_POOL_ROUTE",
     "REFRESH_ACTION",
     "SHOW_DRIFTED_ACTION",
     "checking_text",
@@ -24,6 +25,7 @@ __all__ = [
     "error_message",
     "help_message",
     "mention",
+    "open_pool_action",
     "pools_message",
     "report_message",
 ]
@@ -32,6 +34,9 @@ COMMAND = "/pooldrift"
 REFRESH_ACTION = "pooldrift_refresh"
 SHOW_DRIFTED_ACTION = "pooldrift_show_drifted"
 OPEN_POOL_ACTION = "pooldrift_open_pool"
+#: the scan's pool buttons are ``pooldrift_open_pool:<n>``: Slack refuses a message whose
+#: actions block repeats an ``action_id``; the bare id stays routed for messages sent before
+OPEN_POOL_ROUTE = re.compile(rf"^{OPEN_POOL_ACTION}(:\d+)?$")
 
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,}")
 NAME_ROOM = 100  # of the header's 150 characters, what a pool name may take
@@ -42,6 +47,11 @@ def mention(user_id: str | None) -> str:
     if not user_id:
         return "someone"
     return f"<@{user_id}>" if _SLACK_ID.fullmatch(user_id) else esc(user_id)
+
+
+def open_pool_action(number: int) -> str:
+    """The ``action_id`` of the scan's button for its ``number``-th pool, unique in its message."""
+    return f"{OPEN_POOL_ACTION}:{number}"
 
 
 def code(text: str) -> str:

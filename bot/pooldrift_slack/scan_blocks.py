@@ -13,7 +13,7 @@ from pooldrift.fleet import FleetScan, FleetTotals, PoolDrift, ScanFailure
 from pooldrift.kinds import InconsistentType
 
 from .address import PoolAddress
-from .blocks import OPEN_POOL_ACTION, code, mention
+from .blocks import code, mention, open_pool_action
 from .kit import Block, actions, button, clip, context, esc, header, message, section
 from .words import guarded, next_step
 
@@ -117,7 +117,7 @@ def _pool_line(number: int, entry: PoolDrift, all_projects: bool) -> str:
 def _pool_button(number: int, entry: PoolDrift, all_projects: bool) -> Block:
     address = PoolAddress(entry.pool_id, entry.region, entry.project_id) if all_projects else None
     value = address.value if address else entry.pool_id
-    return button(clip(f"{number}. {entry.pool_name}", _LABEL_MAX), OPEN_POOL_ACTION, value)
+    return button(clip(f"{number}. {entry.pool_name}", _LABEL_MAX), open_pool_action(number), value)
 
 
 def _pool_rows(pools: Sequence[PoolDrift], all_projects: bool, limit: int) -> tuple[list[Block], int]:

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.bot.limits import slack_problems
+
 BOT_USER_ID = "U0BOTUSER"
 TEAM_ID = "T0TEAM001"
 
@@ -52,6 +54,8 @@ class FakeSlack:
         self._lock = threading.Lock()
         self.calls: list[ApiCall] = []
         self.posts: list[Post] = []
+        #: what was posted to a ``response_url`` and refused as ``invalid_blocks``, as Slack would
+        self.refused: list[Post] = []
         self.respond_status = 200
         #: what the websocket received (Socket Mode acks), parsed
         self.socket_received: list[dict[str, Any]] = []
@@ -79,6 +83,7 @@ class FakeSlack:
         with self._lock:
             self.calls.clear()
             self.posts.clear()
+            self.refused.clear()
             self.socket_received.clear()
             self.respond_status = 200
 
@@ -146,6 +151,8 @@ class FakeSlack:
             ws = f"ws://{self.host}:{self.port}/link"
             return web.json_response({"ok": True, "url": ws})
         if method in ("chat.postMessage", "chat.postEphemeral"):
+            if slack_problems(args):
+                return web.json_response({"ok": False, "error": "invalid_blocks"})
             return web.json_response({"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}"})
         return web.json_response({"ok": False, "error": "unknown_method"})
 
@@ -155,6 +162,11 @@ class FakeSlack:
             body = json.loads(raw)
         except ValueError:
             body = {}
+        if slack_problems(body):
+            # as real Slack: the message is refused whole, and nothing reaches the user
+            with self._lock:
+                self.refused.append(Post(request.match_info["key"], body, raw))
+            return web.Response(status=400, text="invalid_blocks")
         with self._lock:
             self.posts.append(Post(request.match_info["key"], body, raw))
             status = self.respond_status

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from pooldrift_slack.address import parse_address
-from pooldrift_slack.blocks import OPEN_POOL_ACTION, help_message
+from pooldrift_slack.blocks import OPEN_POOL_ROUTE, help_message
 from pooldrift_slack.scan_blocks import counted_message, scan_message, scanning_text
 from pooldrift_slack.words import next_step
 
@@ -62,7 +62,8 @@ def test_a_thousand_pools_stay_within_slacks_limits(limit: int, all_projects: bo
         assert [(a.region, a.project_id) for a in opened] == [
             (p.region, p.project_id) for p in attention[: len(clicks)]
         ]
-    assert all(b["action_id"] == OPEN_POOL_ACTION for b in clicks)
+    assert all(OPEN_POOL_ROUTE.match(b["action_id"]) for b in clicks)
+    assert len({b["action_id"] for b in clicks}) == len(clicks), "Slack refuses a repeated action_id"
     assert [b["text"]["text"].split(".")[0] for b in clicks] == [str(n) for n in range(1, len(clicks) + 1)]
     rest = f"…and {len(attention) - len(clicks)} more pools with drift or unreported counts not listed"
     assert rest in mrkdwn(payload)

@@ -19,7 +19,7 @@ from pooldrift.fleet import drill_down
 from ..address import PoolAddress, parse_address
 from ..answer import Payload, answer, post_error
 from ..audit import Audit, Who, refusal
-from ..blocks import OPEN_POOL_ACTION, REFRESH_ACTION, SHOW_DRIFTED_ACTION, report_message
+from ..blocks import OPEN_POOL_ROUTE, REFRESH_ACTION, SHOW_DRIFTED_ACTION, report_message
 from ..deps import Deps, deps_of
 from ..drilldown_blocks import drilldown_message
 from ..watch_blocks import since_lines
@@ -152,4 +152,4 @@ on_show_drifted = _button("show_drifted", _show_drifted)
 def register(app: AsyncApp) -> None:
     app.action(REFRESH_ACTION)(on_refresh)
     app.action(SHOW_DRIFTED_ACTION)(on_show_drifted)
-    app.action(OPEN_POOL_ACTION)(on_open_pool)
+    app.action(OPEN_POOL_ROUTE)(on_open_pool)

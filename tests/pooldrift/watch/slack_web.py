@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.bot.fake_slack import ApiCall, FakeSlack
+from tests.bot.limits import slack_problems
 
 TOKEN = "xoxb-watch-test-token"
 
@@ -134,6 +135,8 @@ class SlackWebApi(FakeSlack):
             if status >= 500:
                 return web.Response(status=status, text="upstream connect error")
             return web.json_response({"ok": False, "error": error})
+        if slack_problems(args):
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
         with self._lock:
             answer = self._post(args) if method == "chat.postMessage" else self._update(args)
             hold = self._holds.pop(0) if self._holds else 0.0

@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from pooldrift_slack.blocks import REFRESH_ACTION, SHOW_DRIFTED_ACTION
 
 from pooldrift.watch import messages
 from pooldrift.watch.models import Event, EventKind
+from tests.bot.limits import slack_problems, within_limits
 
 UTC_ZONE = ZoneInfo("UTC")
 SINCE = datetime(2024, 5, 1, 2, 0, tzinfo=UTC)
 POOL = "aaaaaaaa-0000-4000-8000-000000000001"
+HOSTILE_NAME = "<!here>|<https://x.test|click> *_~" + "é" * 3000
 
 
 def event(
@@ -116,3 +119,24 @@ def test_foreign_names_cannot_mention_or_link() -> None:
     assert "<!here>" not in alert["text"] and "&lt;!here&gt;" in alert["text"]
     long = messages.alert(event(EventKind.DRIFTED, name="p" * 400), zone=UTC_ZONE)
     assert len(long["blocks"][0]["text"]["text"]) <= 150
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+@pytest.mark.parametrize("name", ["hr-win10", "p" * 5000, HOSTILE_NAME, "`" * 300 + "<!channel>" * 200])
+def test_every_alert_and_reply_is_a_message_slack_takes(kind: EventKind, name: str) -> None:
+    values: dict[str, object] = {
+        "name": name,
+        "after": timedelta(days=400),
+        "message": name,
+        "failures": 10**9,
+    }
+    values["project_name"] = name
+    if kind in (EventKind.SCAN_FAILING, EventKind.SCAN_RECOVERED):
+        values |= {"scope": "project", "pool_id": None, "key": "project:cn-north-4:x"}
+    for message in (
+        messages.alert(event(kind, **values), zone=UTC_ZONE),
+        messages.reply(event(kind, **values), zone=UTC_ZONE),
+    ):
+        if "blocks" in message:
+            within_limits(dict(message))
+        assert slack_problems(message) == []

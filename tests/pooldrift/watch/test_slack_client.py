@@ -14,7 +14,12 @@ from tests.pooldrift.watch.slack_web import TOKEN, SlackWebApi
 
 async def test_post_update_and_reply(slack: SlackWebApi) -> None:
     async with SlackWeb(SecretStr(TOKEN), slack.api_url.rstrip("/")) as web:
-        ts = await web.post("C0WATCH01", "hello", [{"type": "section"}], metadata={"event_type": "x"})
+        ts = await web.post(
+            "C0WATCH01",
+            "hello",
+            [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}],
+            metadata={"event_type": "x"},
+        )
         await web.update("C0WATCH01", ts, "hello again", [])
         reply = await web.post("C0WATCH01", "in the thread", [], thread_ts=ts)
     (top,) = slack.top()
