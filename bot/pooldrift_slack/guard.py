@@ -60,11 +60,18 @@ def verify(verifier: SignatureVerifier, headers: Mapping[str, str], body: bytes)
 
 
 def check_shape(body: Any) -> None:
-    """A parsed body Bolt can route: an object, and a click carries at least one action object
-    with an ``action_id`` (Bolt's matchers index ``actions[0]["action_id"]`` unchecked)."""
+    """A parsed body Bolt can route: an object, a view payload carries a view object, no workflow
+    step (the bot has none), and a click carries at least one action object with an
+    ``action_id`` (Bolt's matchers index ``actions[0]["action_id"]`` unchecked)."""
     if not isinstance(body, dict):
         raise Refused(400, "the body is not a JSON object or a form")
     kind = body.get("type")
+    if kind in ("view_submission", "view_closed") and not isinstance(body.get("view"), dict):
+        # Bolt's view matchers index ``view["callback_id"]`` unchecked
+        raise Refused(400, "a view payload without a view")
+    if isinstance(kind, str) and kind.startswith("workflow_step"):
+        # Bolt's workflow-step middleware indexes ``workflow_step`` unchecked; the bot has none
+        raise Refused(400, "workflow steps are not handled")
     if kind in ("block_actions", "interactive_message"):
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):

@@ -141,3 +141,34 @@ async def test_nothing_of_a_request_reaches_the_log_at_debug(
     assert "pooldrift.audit" in logged
     for secret_thing in ("rejected-9f3c1e", "accepted-52ab7d", "/respond/", marker, "response_url"):
         assert secret_thing not in logged, f"{secret_thing!r} was logged"
+
+
+_CLICK = {"type": "block_actions", "user": {"id": "U0USER001"}, "team": {"id": "T0TEAM001"}}
+_HOSTILE_TYPES = {
+    "view_submission with a null view": {"type": "view_submission", "view": None},
+    "view_submission with a string view": {"type": "view_submission", "view": "v"},
+    "view_submission with a number view": {"type": "view_submission", "view": 7},
+    "view_submission with a list view": {"type": "view_submission", "view": [1]},
+    "view_closed": {"type": "view_closed", "view": {"id": "V1", "callback_id": "x"}},
+    "workflow_step_edit": {"type": "workflow_step_edit", "callback_id": "x", "trigger_id": "t"},
+    "block_suggestion": {"type": "block_suggestion", "action_id": "x", "value": "a"},
+    "shortcut": {"type": "shortcut", "callback_id": "x", "trigger_id": "t"},
+    "message_action": {"type": "message_action", "callback_id": "x", "trigger_id": "t"},
+    "an unknown type": {"type": "no_such_type"},
+    "a type that is not a string": {"type": ["block_actions"]},
+    "block_actions with null actions": _CLICK | {"actions": None},
+    "block_actions with actions not a list": _CLICK | {"actions": {"action_id": "x"}},
+}
+
+
+@pytest.mark.parametrize("name", list(_HOSTILE_TYPES))
+async def test_a_signed_payload_of_any_type_is_answered_without_a_500(
+    bot_server: Running, slack: FakeSlack, emulator: EmulatorServer, http: httpx2.AsyncClient, name: str
+) -> None:
+    body = _payload(json.dumps(_HOSTILE_TYPES[name]))
+    response = await http.post(f"{bot_server.url}/slack/events", content=body, headers=signed_headers(body))
+    assert 200 <= response.status_code < 500, (response.status_code, response.text)
+    assert "Traceback" not in response.text
+    assert len(emulator.requests) == 0 and slack.posts == []
+    async with httpx2.AsyncClient() as again:  # the server still serves
+        assert (await again.get(f"{bot_server.url}/healthz")).status_code == 200
