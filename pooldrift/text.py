@@ -6,8 +6,12 @@ import re
 
 __all__ = ["safe"]
 
-#: C0 and C1 control characters and DEL (ESC among them), and the line and paragraph separators
-_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
+#: C0 and C1 control characters and DEL (ESC among them), the line and paragraph separators,
+#: the bidirectional marks, embeddings, overrides and isolates (a right-to-left override makes
+#: a name read backwards), and the zero-width characters (two names that look the same)
+_CONTROL = re.compile(
+    "[\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]"
+)
 
 
 def safe(value: object) -> str:
