@@ -19,7 +19,7 @@ from .fleet import FleetScan, PoolDrilldown, ScanFailure
 from .kinds import InconsistentType
 from .models import DriftReport, PoolDesktops
 from .regions import Region
-from .text import safe
+from .text import clipped, safe
 
 __all__ = [
     "render_desktops",
@@ -39,13 +39,14 @@ _WIDE = 10_000
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] | None = None) -> str:
     """An aligned text table (rich, so wide characters such as Chinese names line up); columns in
-    ``right`` are right-aligned. Cells are plain text: no markup, no emoji codes, controls escaped."""
+    ``right`` are right-aligned. Cells are plain text: no markup, no emoji codes, controls escaped,
+    at most ``CELL_LIMIT`` characters (longer ones end in an ellipsis)."""
     right = right or set()
     grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 1), header_style="")
     for i, header in enumerate(headers):
         grid.add_column(Text(safe(header)), justify="right" if i in right else "left", no_wrap=True)
     for row in rows:
-        grid.add_row(*(Text(safe(c)) for c in row))
+        grid.add_row(*(Text(clipped(c)) for c in row))
     out = StringIO()
     Console(file=out, width=_WIDE, color_system=None, no_color=True, highlight=False, emoji=False).print(grid)
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines())

@@ -56,7 +56,7 @@ def create_app(
         config,
         faults if faults is not None else Faults(seed=config.fault_seed),
         data if data is not None else EmulatorData.for_config(config),
-        requests if requests is not None else RequestLog(),
+        requests if requests is not None else RequestLog(config.request_log_limit),
         shape if shape is not None else Shape(),
         throttle if throttle is not None else Throttle(config.rate_limit),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from .generate import FleetSpec
+from .recorder import DEFAULT_LIMIT as DEFAULT_REQUEST_LOG_LIMIT
 
 #: The documented demo key pair: obviously not a real credential, accepted by the emulator only.
 DEMO_ACCESS_KEY = "PDEMOAK0000000000000"
@@ -47,6 +48,8 @@ class EmulatorConfig:
     security_token: str | None = field(default=None, repr=False)
     #: Mount ``/_emulator/faults`` and ``/_emulator/requests`` (no signature needed there).
     control: bool = True
+    #: How many requests the log keeps (the last ones; older ones are counted as dropped).
+    request_log_limit: int = DEFAULT_REQUEST_LOG_LIMIT
     data_seed: int = DEMO_DATA_SEED
     #: A generated fleet instead of the demo set (its first project is ``project_id``).
     fleet: FleetSpec | None = None

@@ -1,13 +1,15 @@
 """A record of the requests the emulator received, so tests can assert what was (not) sent.
 
 Credentials are left out of every record: ``Authorization``, ``X-Auth-Token`` and ``X-Security-Token``.
+The log is a ring: it keeps the last ``limit`` records and counts the ones it dropped, so an
+emulator that runs for days holds a bounded amount of memory.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,21 +38,42 @@ class RequestRecord:
         }
 
 
-class RequestLog:
-    """Thread-safe, list-like log of ``RequestRecord`` (control paths are not recorded)."""
+#: Records kept by default: a test's or a benchmark's run, a few MB at most.
+DEFAULT_LIMIT = 10_000
 
-    def __init__(self) -> None:
+
+class RequestLog:
+    """Thread-safe, list-like log of the last ``limit`` ``RequestRecord`` (control paths are not
+    recorded); ``dropped`` counts the older ones it let go since the last ``clear()``."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        if limit < 1:
+            raise ValueError(f"a request log keeps at least 1 record, not {limit}")
         self._lock = threading.Lock()
-        self._items: list[RequestRecord] = []
+        self._items: deque[RequestRecord] = deque(maxlen=limit)
+        self._dropped = 0
+
+    @property
+    def limit(self) -> int:
+        return self._items.maxlen or 0
+
+    @property
+    def dropped(self) -> int:
+        """How many records were let go to keep the log at ``limit``."""
+        with self._lock:
+            return self._dropped
 
     def record(self, method: str, path: str, query: str, headers: dict[str, str]) -> None:
         kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
         with self._lock:
+            if len(self._items) == self._items.maxlen:
+                self._dropped += 1
             self._items.append(RequestRecord(method, path, query, kept, time.time()))
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._dropped = 0
 
     def snapshot(self) -> list[RequestRecord]:
         with self._lock:
@@ -75,9 +98,12 @@ class RequestLog:
         return dict(Counter(r.path for r in self.snapshot()))
 
     def to_dict(self) -> dict[str, Any]:
-        items = self.snapshot()
+        with self._lock:
+            items, dropped = list(self._items), self._dropped
         return {
             "total": len(items),
+            "dropped": dropped,
+            "limit": self.limit,
             "by_path": dict(Counter(r.path for r in items)),
             "requests": [r.to_dict() for r in items],
         }

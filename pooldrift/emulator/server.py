@@ -32,7 +32,7 @@ class EmulatorServer:
         self.faults = Faults(seed=self.config.fault_seed)
         #: the demo set, or the fleet ``config.fleet`` asks for; ``reset()`` rebuilds it
         self.data = EmulatorData.for_config(self.config)
-        self.requests = RequestLog()
+        self.requests = RequestLog(self.config.request_log_limit)
         #: how it answers (API version, name filter, nulls); ``reset()`` restores the defaults
         self.shape = Shape()
         #: the gateway's requests-a-minute limit; ``throttle.throttled`` counts the 429s it sent

@@ -65,8 +65,9 @@ async def _watch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     interval = None if args.once else require_interval(settings)
     if args.metrics_port is not None:
-        start_http_server(args.metrics_port, addr=args.metrics_host)
-        log.info("metrics on http://%s:%d/metrics", args.metrics_host, args.metrics_port)
+        server, _ = start_http_server(args.metrics_port, addr=args.metrics_host)
+        # the port it bound: with --metrics-port 0 the system chose one
+        log.info("metrics on http://%s:%d/metrics", args.metrics_host, server.server_address[1])
     client = WorkspaceClient(project_id=args.project_id, endpoint=args.endpoint)
     store = await open_store(settings)
     slack = SlackWeb(settings.slack_bot_token, settings.slack_api_url) if settings.slack_bot_token else None
@@ -176,7 +177,7 @@ def render_history(
     else:
         lines.append("Drifting  unknown: the watch does not watch this pool (now)")
     if not changes:
-        lines.append(f"\nNo changes in the last {days:g} days.")
+        lines += ["", f"No changes in the last {days:g} days."]
         return "\n".join(safe(line) for line in lines)
     lines.append(f"Trend     {trend(changes)}")
     rows = [

@@ -28,6 +28,51 @@ def test_safe_escapes_every_control_character() -> None:
     assert safe("sales-win11 财务") == "sales-win11 财务"  # printable text is left alone
 
 
+def test_names_cannot_reorder_or_hide_text_on_the_terminal(
+    emulator_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    template = emulator.data.pools[0]
+    emulator.data.add_pool(
+        Pool(
+            id="00000000-0000-4000-8000-00000000e5c1",
+            name="fin\u202eecna\u200bnce\u2066x\u2069\ufeff",
+            type="DYNAMIC",
+            product_id=template.product_id,
+            image_id=template.image_id,
+            root_size=template.root_size,
+            data_sizes=list(template.data_sizes),
+        )
+    )
+    for args in (("pools",), ("check", "00000000-0000-4000-8000-00000000e5c1")):
+        done = run({**emulator_env, "COLUMNS": "200"}, *args)
+        assert done.returncode in (0, 1), done.stderr
+        assert not any(c in done.stdout for c in "\u202e\u200b\u2066\u2069\ufeff"), args
+        assert "fin\\u202eecna\\u200bnce\\u2066x\\u2069\\ufeff" in done.stdout, args
+
+
+def test_a_huge_name_is_clipped_and_the_pool_id_stays_whole(
+    emulator_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    template = emulator.data.pools[0]
+    pool_id = "00000000-0000-4000-8000-00000000e5c2"
+    emulator.data.add_pool(
+        Pool(
+            id=pool_id,
+            name="n" * 100_000,
+            type="DYNAMIC",
+            product_id=template.product_id,
+            image_id=template.image_id,
+            root_size=template.root_size,
+            data_sizes=list(template.data_sizes),
+        )
+    )
+    done = run({**emulator_env, "COLUMNS": "120"}, "pools")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if pool_id in line)
+    assert "n" * 79 + "\u2026" in row and "n" * 81 not in row
+    assert len(row) < 200
+
+
 def test_upstream_names_cannot_repaint_the_terminal(
     emulator_env: dict[str, str], emulator: EmulatorServer
 ) -> None:

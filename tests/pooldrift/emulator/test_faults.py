@@ -195,3 +195,15 @@ def test_every_answer_has_its_own_request_id(emulator: EmulatorServer, raw: http
 
 def test_no_request_means_nothing_recorded(emulator: EmulatorServer) -> None:
     assert len(emulator.requests) == 0 and emulator.requests.count() == 0
+
+
+def test_the_request_log_keeps_the_last_requests_and_counts_the_dropped_ones() -> None:
+    with EmulatorServer(EmulatorConfig(request_log_limit=3)) as small:
+        for n in range(5):
+            httpx2.get(f"{small.base_url}/v2/p/desktop-pools/{n}")
+        control = httpx2.get(small.base_url + "/_emulator/requests").json()
+        assert control["total"] == 3 and control["dropped"] == 2 and control["limit"] == 3
+        assert [r.path.rsplit("/", 1)[-1] for r in small.requests] == ["2", "3", "4"]
+        assert small.requests.dropped == 2
+        small.requests.clear()
+        assert small.requests.dropped == 0 and len(small.requests) == 0

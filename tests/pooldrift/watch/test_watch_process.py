@@ -161,6 +161,25 @@ def test_once_history_and_since_when_in_check(
     assert not (tmp_path / "none.db").exists()
 
 
+def test_history_of_a_pool_without_changes_prints_lines_not_an_escaped_newline(
+    env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    assert run(env, "watch", "--once").returncode == 0
+    shown = run(env, "history", "finance-win11")
+    assert shown.returncode == 0, shown.stderr
+    assert "\\n" not in shown.stdout
+    assert "\n\nNo changes in the last 30 days." in shown.stdout
+
+
+def test_metrics_port_0_logs_the_port_it_bound(env: dict[str, str], running: list[Running]) -> None:
+    watch = Running(env, "--metrics-port", "0")
+    running.append(watch)
+    found = watch.err.wait_for(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", timeout=30)
+    port = int(found.group(1))
+    assert port != 0
+    assert "pooldrift_" in httpx2.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+
+
 @pytest.mark.parametrize(
     ("name", "value", "said"),
     [
