@@ -37,7 +37,7 @@ from .errors import (
     status_error_from_response,
 )
 from .signing import AKSKAuth, Clock, TokenAuth
-from .transport import AiohttpTransport
+from .transport import KEEPALIVE_EXPIRY, AiohttpTransport
 from .version import __version__
 
 __all__ = ["Answer", "Fetcher", "backoff", "patient_budget", "retry_policy"]
@@ -308,7 +308,9 @@ def _http_client(
     settings: Settings, auth: httpx2.Auth, transport: httpx2.AsyncBaseTransport | None
 ) -> httpx2.AsyncClient:
     limits = httpx2.Limits(
-        max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
+        max_connections=settings.max_in_flight,
+        max_keepalive_connections=settings.max_in_flight,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
     )
     if transport is None and settings.http_transport == "aiohttp" and not urllib.request.getproxies():
         # aiohttp under httpx2's API: a third off each request (docs/performance.md).

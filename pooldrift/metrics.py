@@ -21,6 +21,7 @@ __all__ = [
     "UPSTREAM_REQUESTS",
     "UPSTREAM_RETRIES",
     "UPSTREAM_SECONDS",
+    "UPSTREAM_STALE_CONNECTIONS",
     "UPSTREAM_THROTTLED",
     "UPSTREAM_UP",
     "record_call",
@@ -56,6 +57,11 @@ UPSTREAM_RETRIES = Counter(
     "pooldrift_upstream_retries",
     "Attempts made again after a retryable failure, by that failure's outcome label.",
     ["reason"],
+)
+UPSTREAM_STALE_CONNECTIONS = Counter(
+    "pooldrift_upstream_stale_connections",
+    "Requests sent again at once on another connection because the server had closed the kept-alive "
+    "one as it was reused (its keep-alive ran out); not upstream failures, no retry counted.",
 )
 UPSTREAM_THROTTLED = Counter(
     "pooldrift_upstream_throttled",
