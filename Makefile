@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml server/pyproject.toml bot/pyproject.toml constraints.tx
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
-	  -e ".[dev,redis]" -e "./server[slack]" -e ./bot
+	  -e ".[dev,redis,watch]" -e "./server[slack]" -e ./bot
 	@# bytecode written once here: PYTHONDONTWRITEBYTECODE would otherwise recompile every start
 	@$(BIN)/python -m compileall -q $(SOURCES) >/dev/null
 	@touch $@

@@ -33,10 +33,11 @@ from .errors import (
     BudgetExhaustedError,
     MalformedResponseError,
     PooldriftError,
+    ServerError,
     status_error_from_response,
 )
 from .signing import AKSKAuth, Clock, TokenAuth
-from .transport import AiohttpTransport
+from .transport import KEEPALIVE_EXPIRY, AiohttpTransport
 from .version import __version__
 
 __all__ = ["Answer", "Fetcher", "backoff", "patient_budget", "retry_policy"]
@@ -125,7 +126,15 @@ class Fetcher:
         return answer
 
     async def _fetch_json(self, url: str, params: dict[str, str] | None, project: str | None) -> Answer:
-        """One GET with limits, retries and one overall deadline."""
+        """One GET with limits, retries and one overall deadline; the up gauge follows its end."""
+        try:
+            return await self._retried(url, params, project)
+        except (APIConnectionError, ServerError):
+            # every attempt allowed went unanswered or met a 5xx (an answer below 500 set it to 1)
+            metrics.UPSTREAM_UP.set(0)
+            raise
+
+    async def _retried(self, url: str, params: dict[str, str] | None, project: str | None) -> Answer:
         settings = self._settings
         loop = asyncio.get_running_loop()
         patient = _PATIENT.get()
@@ -205,6 +214,13 @@ class Fetcher:
             try:
                 response = await self._http.get(url, params=params, headers=headers)
                 status = str(response.status_code)
+                if response.status_code < 500:
+                    metrics.UPSTREAM_UP.set(1)  # it answered: reachable, whatever it thinks of us
+            except asyncio.CancelledError:
+                # the call's own deadline ran out: a timeout; else our caller gave up, which
+                # says nothing of the upstream
+                status = "timeout" if timer.expired() else "cancelled"
+                raise
             except httpx2.TimeoutException:
                 status = "timeout"
                 raise APITimeoutError(
@@ -220,7 +236,8 @@ class Fetcher:
             finally:
                 elapsed = time.perf_counter() - started
                 metrics.UPSTREAM_IN_FLIGHT.dec()
-                metrics.UPSTREAM_SECONDS.observe(elapsed)
+                if status != "cancelled":  # cut short by us: not a latency of the upstream's
+                    metrics.UPSTREAM_SECONDS.observe(elapsed)
                 metrics.UPSTREAM_REQUESTS.labels(status).inc()
         finally:
             self._in_flight.release()
@@ -291,7 +308,9 @@ def _http_client(
     settings: Settings, auth: httpx2.Auth, transport: httpx2.AsyncBaseTransport | None
 ) -> httpx2.AsyncClient:
     limits = httpx2.Limits(
-        max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
+        max_connections=settings.max_in_flight,
+        max_keepalive_connections=settings.max_in_flight,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
     )
     if transport is None and settings.http_transport == "aiohttp" and not urllib.request.getproxies():
         # aiohttp under httpx2's API: a third off each request (docs/performance.md).

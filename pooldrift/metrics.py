@@ -8,6 +8,8 @@ The client records the upstream families itself; a front records one call per an
 
 from __future__ import annotations
 
+import math
+
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "UPSTREAM_REQUESTS",
     "UPSTREAM_RETRIES",
     "UPSTREAM_SECONDS",
+    "UPSTREAM_STALE_CONNECTIONS",
     "UPSTREAM_THROTTLED",
     "UPSTREAM_UP",
     "record_call",
@@ -41,7 +44,8 @@ CALL_SECONDS = Histogram(
 )
 UPSTREAM_REQUESTS = Counter(
     "pooldrift_upstream_requests",
-    "HTTP requests to the Workspace and IAM APIs, by answer status (or unreachable / timeout).",
+    "HTTP requests to the Workspace and IAM APIs, by answer status (or unreachable / timeout; "
+    "cancelled: given up by pooldrift's caller before an answer, not an upstream failure).",
     ["status"],
 )
 UPSTREAM_SECONDS = Histogram(
@@ -54,6 +58,11 @@ UPSTREAM_RETRIES = Counter(
     "Attempts made again after a retryable failure, by that failure's outcome label.",
     ["reason"],
 )
+UPSTREAM_STALE_CONNECTIONS = Counter(
+    "pooldrift_upstream_stale_connections",
+    "Requests sent again at once on another connection because the server had closed the kept-alive "
+    "one as it was reused (its keep-alive ran out); not upstream failures, no retry counted.",
+)
 UPSTREAM_THROTTLED = Counter(
     "pooldrift_upstream_throttled",
     "429 answers from the API (APIGW.0308 and the like).",
@@ -64,8 +73,12 @@ UPSTREAM_IN_FLIGHT = Gauge(
 )
 UPSTREAM_UP = Gauge(
     "pooldrift_upstream_up",
-    "1 when the last check of the Workspace API (a one-pool listing) was answered, 0 when it failed.",
+    "Whether the Workspace and IAM APIs answer this process: 1 after any answer below HTTP 500 "
+    "(a 4xx too: reachable, and the error is counted where it is returned), 0 after a call whose "
+    "every attempt met no connection, a timeout or a 5xx; NaN until a first call ends. "
+    "Cancelled calls leave it as it was.",
 )
+UPSTREAM_UP.set(math.nan)  # unknown, not down: a process that has asked nothing yet pages nobody
 BUDGET_WAIT_SECONDS = Histogram(
     "pooldrift_budget_wait_seconds",
     "Time a request waited for pooldrift's own request budget (POOLDRIFT_REQUESTS_PER_MINUTE).",

@@ -2,21 +2,48 @@
 
 Requests go out byte for byte as httpx2 built and signed them; timeouts and failures come back
 as httpx2's own exception types, so code written against httpx2 cannot tell the difference.
+One exception, as RFC 9112 §9.3.1 allows: an idempotent request whose kept-alive connection the
+server had closed as it was reused is sent again at once on another, and is not a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
+import weakref
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import httpx2
+
+from . import metrics
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["KEEPALIVE_EXPIRY", "AiohttpTransport"]
+
+log = logging.getLogger("pooldrift.client")
+
+#: seconds an idle connection is kept: below the 5 s that uvicorn, Node and many gateways keep
+#: one, so the client lets go first instead of reusing a connection the server is closing
+KEEPALIVE_EXPIRY = 4.0
+#: methods sent again at once after a stale kept-alive connection (RFC 9112 §9.3.1)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+@dataclass
+class _Attempt:
+    """Set by the connector for the request under way in this task: was its connection reused?"""
+
+    reused: bool = False
+
+
+_ATTEMPT: ContextVar[_Attempt | None] = ContextVar("pooldrift_transport_attempt", default=None)
 
 #: bodies up to this size (with a Content-Length) are read inside the transport in one go:
 #: one hop instead of a stream of them, and the connection goes back to the pool at once
@@ -45,9 +72,9 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         # which would otherwise land on the first call's latency and a scan's wall time
         import aiohttp  # noqa: F401
 
-        limits = limits or httpx2.Limits()
+        limits = limits or httpx2.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)
         self._limit = limits.max_connections or 0  # aiohttp: 0 is "no limit"
-        self._keepalive = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
+        self._keepalive = limits.keepalive_expiry if limits.keepalive_expiry is not None else KEEPALIVE_EXPIRY
         self._verify = verify
         self._ssl_context: ssl.SSLContext | bool | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -57,9 +84,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         # the session is made inside the running event loop, as aiohttp requires
         import aiohttp
 
-        connector = aiohttp.TCPConnector(
-            limit=self._limit, limit_per_host=0, keepalive_timeout=self._keepalive
-        )
+        connector = _connector_class()(limit=self._limit, limit_per_host=0, keepalive_timeout=self._keepalive)
         self._session = aiohttp.ClientSession(
             connector=connector,
             # httpx2 owns cookies, redirects, decompression and default headers: aiohttp must
@@ -70,9 +95,10 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             timeout=aiohttp.ClientTimeout(total=None),
             trust_env=False,
         )
-        # aiohttp quietly sends an idempotent request again when a reused connection closes
-        # before answering; httpx2 does not, and the caller's retry policy must see every
-        # attempt (its bound on attempts is a bound on requests). aiohttp's own test utils
+        # aiohttp quietly sends an idempotent request again when any connection closes before
+        # answering, a new one too; the caller's retry policy must see every failed attempt (its
+        # bound on attempts is a bound on requests). Only a kept-alive connection closed as it
+        # was reused is sent again, by handle_async_request, and counted. aiohttp's own test utils
         # switch it off the same way; there is no public setting.
         if hasattr(self._session, "_retry_connection"):
             self._session._retry_connection = False
@@ -104,22 +130,45 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         return timeout
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        import aiohttp
         import yarl
 
         session = self._session or self._open()
         body = await request.aread()
+        url = yarl.URL(str(request.url), encoded=True)
+        sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        attempt = _Attempt()
+        token = _ATTEMPT.set(attempt)
         try:
-            response = await session.request(
-                request.method,
-                yarl.URL(str(request.url), encoded=True),
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
-                data=body or None,
-                allow_redirects=False,
-                timeout=self._timeout(request),
-                ssl=self._ssl() if request.url.scheme == "https" else True,
-            )
-        except Exception as exc:
-            raise _mapped(exc, request) from exc
+            # each stale connection is closed as it fails, so this ends with a fresh one at the latest
+            for _ in range(max(self._limit, 16) + 1):
+                attempt.reused = False
+                try:
+                    response = await session.request(
+                        request.method,
+                        url,
+                        headers=sent,
+                        data=body or None,
+                        allow_redirects=False,
+                        timeout=self._timeout(request),
+                        ssl=self._ssl() if request.url.scheme == "https" else True,
+                    )
+                    break
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                    # closed before any answer on a connection kept alive: the server let it go as
+                    # we reused it (its keep-alive ran out), which says nothing of the upstream
+                    if not (attempt.reused and request.method in _IDEMPOTENT):
+                        raise _mapped(exc, request) from exc
+                    metrics.UPSTREAM_STALE_CONNECTIONS.inc()
+                    log.debug(
+                        "a kept-alive connection to %s was closed as it was reused: sent again", url.host
+                    )
+                except Exception as exc:
+                    raise _mapped(exc, request) from exc
+            else:  # pragma: no cover - more stale connections than the pool holds
+                raise httpx2.RemoteProtocolError("every kept-alive connection was closed", request=request)
+        finally:
+            _ATTEMPT.reset(token)
         extensions = {
             "http_version": f"HTTP/{response.version.major}.{response.version.minor}".encode()
             if response.version
@@ -153,6 +202,29 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+@cache
+def _connector_class() -> type[aiohttp.TCPConnector]:
+    """aiohttp's connector, telling the request under way (``_ATTEMPT``) whether the connection it
+    got was kept alive from an earlier one. Made at the first session (aiohttp loads late)."""
+    import aiohttp
+
+    class Connector(aiohttp.TCPConnector):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            self._used: weakref.WeakSet[Any] = weakref.WeakSet()  # protocols handed out before
+
+        # aiohttp's signature (its timeout is the request's ClientTimeout)
+        async def connect(self, req: Any, traces: Any, timeout: Any) -> aiohttp.connector.Connection:  # noqa: ASYNC109
+            connection = await super().connect(req, traces, timeout)
+            attempt, protocol = _ATTEMPT.get(), connection.protocol
+            if attempt is not None and protocol is not None:
+                attempt.reused = protocol in self._used
+                self._used.add(protocol)
+            return connection
+
+    return Connector
 
 
 class _BodyStream(httpx2.AsyncByteStream):

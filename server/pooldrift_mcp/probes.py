@@ -3,6 +3,8 @@
 
 Readiness never turns on the upstream API: bad keys or an outage would take every replica out
 of the load balancer at once, and users would get a proxy's 503 instead of a worded answer.
+``pooldrift_upstream_up`` is the client's (every call's answer sets it); a check cut short by
+its own timeout sets it to 0.
 """
 
 from __future__ import annotations
@@ -61,12 +63,13 @@ class UpstreamHealth:
                 await client.list_pools(max_items=1)
         except TimeoutError:
             self._problem = f"the Workspace API did not answer within {self._timeout:g} s"
+            # the call was cancelled, which leaves the gauge alone; no answer this long is "down"
+            UPSTREAM_UP.set(0)
         except PooldriftError as exc:
             self._problem = exc.message
         else:
             self._problem = None
         self._checked_at = time.monotonic()
-        UPSTREAM_UP.set(0 if self._problem else 1)
         if self._problem:
             log.warning("upstream check failed: %s", self._problem)
 

@@ -48,14 +48,15 @@ class ServerWatch:
             log.error("the watch is off: pooldrift is not configured (see the error above)")
             yield
             return
+        token = self.settings.slack_bot_token
         try:
+            # the Slack client first: without slack_sdk it says so, and no store is left open
+            slack = SlackWeb(token, self.settings.slack_api_url) if token is not None else None
             store = await open_store(self.settings)
         except (PooldriftError, WatchStateError) as exc:
             log.error("the watch is off: %s", exc.message)
             yield
             return
-        token = self.settings.slack_bot_token
-        slack = SlackWeb(token, self.settings.slack_api_url) if token is not None else None
         watch = Watch(self.settings, client, store, slack=slack)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

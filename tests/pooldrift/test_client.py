@@ -178,7 +178,11 @@ async def test_persistent_faults_become_one_typed_error(
         emulator.faults.fail_next_n(kind, 10)
         with pytest.raises(expected) as info:
             await client.inconsistent_statics(emulator.data.pools[0].id)
-    assert emulator.requests.count("inconsistent-statics") == 3
+    # a connection closed before any answer, on the one the IAM lookup kept alive, is what a
+    # server's keep-alive timeout looks like: the aiohttp transport sends it again once, at once
+    # (RFC 9112 §9.3.1), not as an attempt; the later attempts have a new connection each
+    resent = kind == "drop" and transport == "aiohttp"
+    assert emulator.requests.count("inconsistent-statics") == 3 + resent
     if isinstance(info.value, errors.APIError) and not isinstance(info.value, errors.MalformedResponseError):
         assert info.value.request_id and info.value.request_id in info.value.message
         assert info.value.error_code

@@ -305,8 +305,23 @@ async def test_close_without_answer_is_a_protocol_error() -> None:
             await http.get(wire.url)
 
 
-async def test_a_dropped_request_is_not_sent_again() -> None:
+async def test_a_request_dropped_on_a_new_connection_is_not_sent_again() -> None:
     """The caller's retry policy decides: no hidden second request behind its back."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: Wire) -> None:
+        await wire.read_request(reader)
+
+    async with serve(hang_up) as wire, client() as http:
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await http.get(wire.url)
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await http.post(wire.url, content=b"x")
+    assert len(wire.heads) == 2 and wire.connections == 2
+
+
+async def test_a_get_dropped_on_a_kept_alive_connection_goes_once_more_on_a_new_one() -> None:
+    """What a server's keep-alive timeout does to a connection as it is reused (RFC 9112 §9.3.1:
+    an idempotent request may go again): sent again at once, on a new connection; a POST is not."""
 
     async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: Wire) -> None:
         if await wire.read_request(reader):
@@ -316,9 +331,11 @@ async def test_a_dropped_request_is_not_sent_again() -> None:
 
     async with serve(answer_once) as wire, client() as http:
         assert (await http.get(wire.url)).content == b"first"
+        assert (await http.get(wire.url)).content == b"first"  # on the second connection
+        assert len(wire.heads) == 3 and wire.connections == 2
         with pytest.raises(httpx2.RemoteProtocolError):
-            await http.get(wire.url)
-    assert len(wire.heads) == 2 and wire.connections == 1
+            await http.post(wire.url, content=b"x")  # the second connection, kept alive: dropped
+    assert len(wire.heads) == 4 and wire.connections == 2
 
 
 async def test_garbage_answer_is_a_protocol_error() -> None:

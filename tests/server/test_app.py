@@ -133,7 +133,7 @@ async def test_readyz_stays_ready_and_reports_the_upstream_when_it_fails(
     upstream = ready.json()["upstream"]
     assert ready.json()["ready"] is True and upstream["ok"] is False and "401" in upstream["reason"]
     assert emulator.secret_key not in ready.text
-    assert "pooldrift_upstream_up 0.0" in metrics.text
+    assert "pooldrift_upstream_up 1.0" in metrics.text  # it answered: reachable, and /readyz says why
 
 
 async def test_readyz_reports_a_healthy_upstream(settings: Settings, emulator: EmulatorServer) -> None:
