@@ -44,6 +44,19 @@ class Pool:
     #: The project it belongs to ("": the data set's home project, where ``add_pool`` puts it).
     project_id: str = ""
 
+    @classmethod
+    def configured_like(cls, template: Pool, *, id: str, name: str, type: str = "DYNAMIC") -> Pool:
+        """A new pool with ``template``'s package, image and disks (nothing else of it)."""
+        return cls(
+            id=id,
+            name=name,
+            type=type,
+            product_id=template.product_id,
+            image_id=template.image_id,
+            root_size=template.root_size,
+            data_sizes=list(template.data_sizes),
+        )
+
     def to_api(self, desktops: list[Desktop]) -> dict[str, Any]:
         """The pool as ``SimpleDesktopPoolInfo`` (list pools and the body of one pool)."""
         body: dict[str, Any] = {

@@ -33,14 +33,10 @@ def test_names_cannot_reorder_or_hide_text_on_the_terminal(
 ) -> None:
     template = emulator.data.pools[0]
     emulator.data.add_pool(
-        Pool(
+        Pool.configured_like(
+            template,
             id="00000000-0000-4000-8000-00000000e5c1",
             name="fin\u202eecna\u200bnce\u2066x\u2069\ufeff",
-            type="DYNAMIC",
-            product_id=template.product_id,
-            image_id=template.image_id,
-            root_size=template.root_size,
-            data_sizes=list(template.data_sizes),
         )
     )
     for args in (("pools",), ("check", "00000000-0000-4000-8000-00000000e5c1")):
@@ -55,17 +51,7 @@ def test_a_huge_name_is_clipped_and_the_pool_id_stays_whole(
 ) -> None:
     template = emulator.data.pools[0]
     pool_id = "00000000-0000-4000-8000-00000000e5c2"
-    emulator.data.add_pool(
-        Pool(
-            id=pool_id,
-            name="n" * 100_000,
-            type="DYNAMIC",
-            product_id=template.product_id,
-            image_id=template.image_id,
-            root_size=template.root_size,
-            data_sizes=list(template.data_sizes),
-        )
-    )
+    emulator.data.add_pool(Pool.configured_like(template, id=pool_id, name="n" * 100_000))
     done = run({**emulator_env, "COLUMNS": "120"}, "pools")
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if pool_id in line)
@@ -78,14 +64,10 @@ def test_upstream_names_cannot_repaint_the_terminal(
 ) -> None:
     template = emulator.data.pools[0]
     emulator.data.add_pool(
-        Pool(
+        Pool.configured_like(
+            template,
             id="00000000-0000-4000-8000-00000000e5c0",
             name="evil\x1b[2J\x1b]0;owned\x07\nsecond-line",
-            type="DYNAMIC",
-            product_id=template.product_id,
-            image_id=template.image_id,
-            root_size=template.root_size,
-            data_sizes=list(template.data_sizes),
         )
     )
     for args in (("pools",), ("scan",), ("check", "00000000-0000-4000-8000-00000000e5c0")):
@@ -121,15 +103,7 @@ def test_bad_options_are_usage_errors_before_any_request(
 def test_a_closed_pipe_ends_quietly(emulator_env: dict[str, str], emulator: EmulatorServer) -> None:
     """``pooldrift desktops POOL --json | head -1``: no BrokenPipeError traceback."""
     template = emulator.data.pools[0]
-    pool = Pool(
-        id="00000000-0000-4000-8000-0000000b16e0",
-        name="big-pool",
-        type="DYNAMIC",
-        product_id=template.product_id,
-        image_id=template.image_id,
-        root_size=template.root_size,
-        data_sizes=list(template.data_sizes),
-    )
+    pool = Pool.configured_like(template, id="00000000-0000-4000-8000-0000000b16e0", name="big-pool")
     desktops = [
         Desktop(
             desktop_id=f"00000000-0000-4000-9000-{n:012d}",

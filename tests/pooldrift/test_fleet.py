@@ -204,15 +204,7 @@ async def test_drill_down_reads_null_disks_as_none_and_absent_values_as_unknown(
     the answer does not carry at all is unknown (None), never invented."""
     template = emulator.data.pool_named("sales-win11")
     assert template.data_sizes, "the template pool has data disks"
-    pool = Pool(
-        id="00000000-0000-4000-8000-00000000d1ff",
-        name="sparse",
-        type="DYNAMIC",
-        product_id=template.product_id,
-        image_id=template.image_id,
-        root_size=template.root_size,
-        data_sizes=list(template.data_sizes),
-    )
+    pool = Pool.configured_like(template, id="00000000-0000-4000-8000-00000000d1ff", name="sparse")
     desktop = Desktop(
         desktop_id="00000000-0000-4000-9000-00000000d1ff",
         computer_name="SPARSE01",

@@ -87,14 +87,8 @@ async def test_list_is_capped_at_100_even_for_thousands_of_pools(
     template = emulator.data.pools[0]
     for number in range(250):
         emulator.data.add_pool(
-            Pool(
-                id=f"00000000-0000-4000-8000-{number:012d}",
-                name=f"bulk-{number:03d}",
-                type="DYNAMIC",
-                product_id=template.product_id,
-                image_id=template.image_id,
-                root_size=template.root_size,
-                data_sizes=list(template.data_sizes),
+            Pool.configured_like(
+                template, id=f"00000000-0000-4000-8000-{number:012d}", name=f"bulk-{number:03d}"
             )
         )
     async with connect(settings) as client:
@@ -209,15 +203,7 @@ async def test_unknown_pool_names_the_closest_and_the_next_step(
 
 async def test_ambiguous_pool_lists_the_ids(settings: Settings, emulator: EmulatorServer) -> None:
     template = emulator.data.pool_named("hr-win10")
-    twin = Pool(
-        id="11111111-2222-4333-8444-555555555555",
-        name="hr-win10",
-        type="DYNAMIC",
-        product_id=template.product_id,
-        image_id=template.image_id,
-        root_size=template.root_size,
-        data_sizes=list(template.data_sizes),
-    )
+    twin = Pool.configured_like(template, id="11111111-2222-4333-8444-555555555555", name="hr-win10")
     emulator.data.add_pool(twin)
     async with connect(settings) as client:
         is_error, text, _ = await call(client, "pool_inconsistency", pool="hr-win10")
