@@ -69,8 +69,9 @@ async def _watch(args: argparse.Namespace) -> int:
         # the port it bound: with --metrics-port 0 the system chose one
         log.info("metrics on http://%s:%d/metrics", args.metrics_host, server.server_address[1])
     client = WorkspaceClient(project_id=args.project_id, endpoint=args.endpoint)
-    store = await open_store(settings)
+    # the Slack client first (no I/O): without slack_sdk it says so before a state file is made
     slack = SlackWeb(settings.slack_bot_token, settings.slack_api_url) if settings.slack_bot_token else None
+    store = await open_store(settings)
     try:
         async with client:
             watcher = Watch(settings, client, store, slack=slack)

@@ -162,3 +162,4 @@ def test_alerts_without_slack_sdk_installed_are_one_line_and_nothing_is_sent(
     assert "install pooldrift[watch]" in lines[-1] and "Traceback" not in done.stderr, done.stderr
     assert TOKEN not in done.stderr
     assert slack.calls == [] and emulator.requests.count("desktop-pools") == 0
+    assert not (tmp_path / "state.db").exists(), "no state file is made for a watch that cannot run"
