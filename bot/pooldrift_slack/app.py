@@ -4,7 +4,10 @@ every request's context, retry de-duplication, and the listeners.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -18,7 +21,13 @@ from .quiet import library_logger
 from .retries import DropRetries, SeenStore, open_seen_store
 from .settings import secret
 
-__all__ = ["ProvideDeps", "build_app"]
+__all__ = ["UNHANDLED", "ProvideDeps", "build_app", "unhandled"]
+
+log = logging.getLogger("pooldrift.slack")
+
+#: What a signed request Bolt could not make sense of is answered (400, never a 500).
+UNHANDLED = "this request could not be handled"
+_KIND = re.compile(r"[a-z_]{1,40}")
 
 
 class ProvideDeps(AsyncMiddleware):
@@ -72,4 +81,24 @@ def build_app(deps: Deps, *, seen: SeenStore | None = None) -> AsyncApp:
     app.use(DropRetries(seen or open_seen_store(secret(settings.redis_url)), settings.retry_ttl))
     commands.register(app)
     actions.register(app)
+    app.error(_bolt_failed)
     return app
+
+
+def unhandled(body: Any, error: BaseException) -> BoltResponse:
+    """The answer to a signed request whose payload Bolt could not handle (its matchers and
+    middleware index fields unchecked): one log line with the payload's type and the error's
+    class, never the payload, the error's text (which may quote it) or a traceback, and a 400."""
+    kind = body.get("type") or body.get("command") if isinstance(body, dict) else None
+    if not (isinstance(kind, str) and _KIND.fullmatch(kind.lstrip("/"))):
+        kind = "unrecognised"
+    log.warning(
+        "refused a signed %s payload Bolt could not handle (%s): HTTP 400", kind, type(error).__name__
+    )
+    return BoltResponse(status=400, body=UNHANDLED)
+
+
+async def _bolt_failed(error: Exception, body: dict[str, Any]) -> BoltResponse:
+    # Bolt calls this for an exception in its middleware, matchers or a listener before it
+    # acknowledged; the listeners catch their own, so what comes here is a payload's shape
+    return unhandled(body, error)

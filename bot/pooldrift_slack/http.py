@@ -23,7 +23,7 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings
 from pooldrift.errors import ConfigurationError
 
-from .app import build_app
+from .app import build_app, unhandled
 from .deps import Deps
 from .guard import MAX_BODY, Refused, check_shape, read_body, verify
 from .retries import SeenStore, open_seen_store
@@ -77,7 +77,11 @@ def _events(app: AsyncApp, deps: Deps, verifier: SignatureVerifier) -> Route:
             # what is left of a body too large is never held: uvicorn discards it once answered
             return PlainTextResponse(refused.reason, refused.status)
         with deps.ack_first.arriving(), deps.in_flight.answering():
-            return to_starlette_response(await app.async_dispatch(bolt_request))
+            try:
+                answer = await app.async_dispatch(bolt_request)
+            except Exception as exc:  # the last resort: Bolt builds its context before its guard
+                answer = unhandled(bolt_request.body, exc)
+            return to_starlette_response(answer)
 
     return Route(EVENTS_PATH, slack_events, methods=["POST"], name="slack_events")
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx2
 import pytest
+from pooldrift_slack.app import UNHANDLED
 
 from pooldrift.emulator import EmulatorServer
 from tests.bot.fake_slack import FakeSlack
@@ -156,6 +157,18 @@ _HOSTILE_TYPES = {
     "message_action": {"type": "message_action", "callback_id": "x", "trigger_id": "t"},
     "an unknown type": {"type": "no_such_type"},
     "a type that is not a string": {"type": ["block_actions"]},
+    # found by probing: Bolt's own matchers and middleware index these unchecked
+    "event_callback with a null event": {"type": "event_callback", "event": None, "team_id": "T1"},
+    "event_callback with a string event": {"type": "event_callback", "event": "x", "team_id": "T1"},
+    "view_submission with a list callback_id": {"type": "view_submission", "view": {"callback_id": ["x"]}},
+    "view_submission with a numeric user id": {
+        "type": "view_submission",
+        "view": {"callback_id": "x", "id": "V", "state": "s"},
+        "user": {"id": 3},
+        "team": None,
+    },
+    "block_suggestion with a list action_id": {"type": "block_suggestion", "action_id": ["x"], "value": "a"},
+    "dialog_submission with a list callback_id": {"type": "dialog_submission", "callback_id": ["x"]},
     "block_actions with null actions": _CLICK | {"actions": None},
     "block_actions with actions not a list": _CLICK | {"actions": {"action_id": "x"}},
 }
@@ -172,3 +185,30 @@ async def test_a_signed_payload_of_any_type_is_answered_without_a_500(
     assert len(emulator.requests) == 0 and slack.posts == []
     async with httpx2.AsyncClient() as again:  # the server still serves
         assert (await again.get(f"{bot_server.url}/healthz")).status_code == 200
+
+
+async def test_a_payload_bolt_cannot_handle_is_one_log_line_without_the_payload(
+    emulator: EmulatorServer, slack: FakeSlack, http: httpx2.AsyncClient
+) -> None:
+    marker = slack.response_url("hostile-4b1d9e")
+    hostile = [
+        {"type": "event_callback", "event": None, "response_url": marker},
+        {"type": "view_submission", "view": {"callback_id": [marker]}},
+        {"type": "dialog_submission", "callback_id": [marker]},
+    ]
+    with server(slack_env(emulator, slack)) as running:
+        for payload in hostile:
+            body = _payload(json.dumps(payload))
+            response = await http.post(
+                f"{running.url}/slack/events", content=body, headers=signed_headers(body)
+            )
+            assert response.status_code == 400, response.text
+            assert response.text == UNHANDLED
+        assert running.terminate() in (0, -15)
+        logged = running.output()
+    refused = [line for line in logged.splitlines() if "Bolt could not handle" in line]
+    assert len(refused) == len(hostile), logged
+    assert "event_callback" in refused[0] and "view_submission" in refused[1]
+    assert "Traceback" not in logged
+    assert "hostile-4b1d9e" not in logged and "/respond/" not in logged
+    assert len(emulator.requests) == 0 and slack.posts == []

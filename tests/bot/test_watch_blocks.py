@@ -11,6 +11,7 @@ from pooldrift_slack.watch_blocks import muted_message, since_lines, unmuted_mes
 from pooldrift_slack.watch_state import parse_mute_duration
 
 from pooldrift.errors import InvalidInputError
+from tests.bot.limits import within_limits
 
 NOW = datetime(2026, 11, 30, 5, 20, tzinfo=UTC)
 
@@ -51,3 +52,11 @@ def test_mute_answers_are_ephemeral_and_escaped() -> None:
     assert "<!channel>" not in str(muted)
     assert "was not muted" in unmuted_message("a", "p-1", was_muted=False)["text"]
     assert "Unmuted *a*" in unmuted_message("a", "p-1", was_muted=True)["text"]
+
+
+@pytest.mark.parametrize("name", ["sales", "<!channel> *x* `y`", "财务-" * 3000, "\u202egnp.exe" * 500])
+def test_mute_answers_are_messages_slack_takes(name: str) -> None:
+    length = timedelta(days=30)
+    within_limits(muted_message(name, "p-1", until=NOW + length, length=length, zone=UTC))
+    within_limits(unmuted_message(name, "p-1", was_muted=True))
+    within_limits(unmuted_message(name, "p-1", was_muted=False))
