@@ -17,10 +17,24 @@ MAX_POOL_NAME = 64
 MAX_REF_SHOWN = 40
 
 
+#: Shown as they are when quoted back: what a pool name may hold, and printable ASCII.
+_AS_IS = re.compile(r"[ -~\u4e00-\u9fff]")
+
+
 def shown(value: str) -> str:
-    """A value made safe to quote back: printable, short."""
-    text = value[:MAX_REF_SHOWN].encode("unicode_escape").decode("ascii")
-    return repr(text + ("…" if len(value) > MAX_REF_SHOWN else ""))
+    """A value made safe to quote back, in single quotes and at most 40 characters: ASCII and
+    Chinese characters as they are (``'财务'``), anything else escaped once (``'fin\\u0430nce'``:
+    a look-alike letter, a control character, a bidirectional mark), never twice."""
+    text = "".join(_one(char) for char in value[:MAX_REF_SHOWN])
+    return "'" + text + ("…" if len(value) > MAX_REF_SHOWN else "") + "'"
+
+
+def _one(char: str) -> str:
+    if char in "'\\":
+        return "\\" + char
+    if _AS_IS.fullmatch(char):
+        return char
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def is_pool_id(ref: str) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pooldrift_mcp.settings import ServerSettings
 from pooldrift_slack.settings import SlackSettings
+import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
@@ -49,3 +50,25 @@ def test_readme_quick_start_is_two_make_commands() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_alert_rules_the_docs_show_are_the_shipped_ones() -> None:
+    shipped = {
+        rule["alert"]: rule
+        for group in yaml.safe_load((ROOT / "manifests/prometheus/pooldrift-rules.yaml").read_text())[
+            "groups"
+        ]
+        for rule in group["rules"]
+    }
+    shown = [
+        rule
+        for block in re.findall(r"```yaml\n(.*?)```", DOCS, re.S)
+        if "- alert:" in block
+        for rule in yaml.safe_load(block)
+    ]
+    assert len(shown) >= 3
+    for rule in shown:
+        assert rule["alert"] in shipped, f"the docs show {rule['alert']}, which is not shipped"
+        twin = shipped[rule["alert"]]
+        assert " ".join(rule["expr"].split()) == " ".join(twin["expr"].split()), rule["alert"]
+        assert rule.get("for") == twin.get("for"), rule["alert"]

@@ -212,3 +212,13 @@ async def test_a_payload_bolt_cannot_handle_is_one_log_line_without_the_payload(
     assert "Traceback" not in logged
     assert "hostile-4b1d9e" not in logged and "/respond/" not in logged
     assert len(emulator.requests) == 0 and slack.posts == []
+
+
+async def test_a_signed_request_no_listener_handles_is_a_404_and_nothing_else_happens(
+    bot_server: Running, slack: FakeSlack, emulator: EmulatorServer, http: httpx2.AsyncClient
+) -> None:
+    body = command_body("pools", slack.response_url("other")).replace("%2Fpooldrift", "%2Fsomething-else")
+    assert "something-else" in body
+    response = await http.post(f"{bot_server.url}/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 404, (response.status_code, response.text)
+    assert len(emulator.requests) == 0 and slack.posts == []

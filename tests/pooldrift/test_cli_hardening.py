@@ -131,3 +131,10 @@ def test_a_closed_pipe_ends_quietly(emulator_env: dict[str, str], emulator: Emul
     assert first.startswith("{")
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
     assert code == 0
+
+
+def test_a_chinese_pool_name_is_quoted_back_as_typed(emulator_env: dict[str, str]) -> None:
+    done = run(emulator_env, "check", "财务-不存在")
+    assert done.returncode != 0, done.stderr
+    assert "'财务-不存在'" in done.stderr, done.stderr
+    assert "\\u" not in done.stderr and "Traceback" not in done.stderr

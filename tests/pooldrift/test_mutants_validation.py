@@ -37,17 +37,22 @@ def test_an_upper_case_pool_id_is_normalised_wherever_it_comes_in() -> None:
 
 def test_look_alike_characters_are_shown_escaped() -> None:
     cyrillic = refusal(validate_pool_ref, "fin\u0430nce")  # а, not a
-    assert "'fin\\\\u0430nce'" in cyrillic.message and "\u0430" not in cyrillic.message
+    assert "'fin\\u0430nce'" in cyrillic.message and "\u0430" not in cyrillic.message
     fullwidth = refusal(validate_pool_ref, "\uff46\uff49\uff4e")
-    assert "'\\\\uff46\\\\uff49\\\\uff4e'" in fullwidth.message
+    assert "'\\uff46\\uff49\\uff4e'" in fullwidth.message
     id_like = refusal(validate_pool_id, POOL[:-1] + "\u0435")
-    assert "\\\\u0435" in id_like.message and "\u0435" not in id_like.message
+    assert "\\u0435" in id_like.message and "\\\\" not in id_like.message and "\u0435" not in id_like.message
 
 
 def test_shown_cuts_at_forty_characters_and_says_so() -> None:
     assert shown("x" * MAX_REF_SHOWN) == repr("x" * MAX_REF_SHOWN)
     assert shown("x" * (MAX_REF_SHOWN + 1)) == repr("x" * MAX_REF_SHOWN + "…")
-    assert shown("a\tb") == repr("a\\tb")
+    assert shown("a\tb") == "'a\\tb'"  # escaped once, never twice
+
+
+def test_chinese_names_are_quoted_back_as_they_are() -> None:
+    assert shown("财务-win11") == "'财务-win11'"
+    assert shown("it's") == "'it\\'s'" and shown("a\\b") == "'a\\\\b'"
 
 
 @pytest.mark.parametrize(
