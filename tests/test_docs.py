@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
 from pooldrift_mcp.settings import ServerSettings
 from pooldrift_slack.settings import SlackSettings
-import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
