@@ -14,6 +14,7 @@ import signal
 import sys
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
@@ -42,8 +43,28 @@ HTTP_MODE = (
 ACK_WAIT_SECONDS = 3.0
 
 
+#: Slack's answers to a token it will not take (auth.test, apps.connections.open)
+TOKEN_REFUSED = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+     "not_allowed_token_type", "missing_scope", "no_permission", "invalid_token"}
+)  # fmt: skip
+#: where each token comes from, for the line that says which one Slack refused
+TOKEN_REMEDY = {
+    "SLACK_BOT_TOKEN": "set the app's Bot User OAuth Token (xoxb-…, OAuth & Permissions page)",
+    "SLACK_APP_TOKEN": "set an app-level token (xapp-…) with connections:write (Basic Information page)",
+}
+
+
 def _say(text: str) -> None:
     sys.stderr.write(text + "\n")
+
+
+def _refused_token(exc: SlackApiError, variable: str) -> str | None:
+    """The one line for a token Slack refused (never the token), or None for other failures."""
+    code = exc.response.get("error") if exc.response is not None else None
+    if not isinstance(code, str) or code not in TOKEN_REFUSED:
+        return None
+    return f"pooldrift-slack: Slack refused {variable} ({code}): {TOKEN_REMEDY[variable]}"
 
 
 def check_socket_settings(settings: SlackSettings) -> tuple[str, str]:
@@ -112,10 +133,20 @@ async def serve(
         except ConfigurationError as exc:  # POOLDRIFT_REDIS_URL without the redis extra
             _say(f"pooldrift-slack: {exc.message}")
             return 2
+        variable = "SLACK_BOT_TOKEN"
         try:
             # a wrong bot token is found here, at start, rather than by the first user
             who = await handler.app.client.auth_test(token=bot_token)
+            variable = "SLACK_APP_TOKEN"  # apps.connections.open takes the app-level token
+            # asked here once, since the client's own connect retries a refused token forever
+            opened = await handler.client.web_client.apps_connections_open(app_token=handler.client.app_token)
+            handler.client.wss_uri = opened["url"]
             await handler.connect_async()  # type: ignore[no-untyped-call]
+        except SlackApiError as exc:
+            line = _refused_token(exc, variable)
+            _say(line or f"pooldrift-slack: could not connect to Slack at {settings.api_url} (SlackApiError)")
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            return 2 if line else 1
         except Exception as exc:  # reported by kind and base URL only: never with a token
             _say(f"pooldrift-slack: could not connect to Slack at {settings.api_url} ({type(exc).__name__})")
             await handler.close_async()  # type: ignore[no-untyped-call]

@@ -57,6 +57,8 @@ class FakeSlack:
         #: what was posted to a ``response_url`` and refused as ``invalid_blocks``, as Slack would
         self.refused: list[Post] = []
         self.respond_status = 200
+        #: tokens Slack answers ``invalid_auth`` to, as it does a revoked or mistyped one
+        self.revoked: set[str] = set()
         #: what the websocket received (Socket Mode acks), parsed
         self.socket_received: list[dict[str, Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -86,6 +88,7 @@ class FakeSlack:
             self.refused.clear()
             self.socket_received.clear()
             self.respond_status = 200
+            self.revoked.clear()
 
     def posts_for(self, key: str) -> list[Post]:
         with self._lock:
@@ -133,8 +136,13 @@ class FakeSlack:
             args = dict(parse_qsl(raw)) | dict(request.query)
         with self._lock:
             self.calls.append(ApiCall(method, args, dict(request.headers)))
-        if not request.headers.get("Authorization", "").startswith("Bearer x"):
+        authorization = request.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer x"):
             return web.json_response({"ok": False, "error": "not_authed"})
+        if authorization.removeprefix("Bearer ") in self.revoked:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method == "apps.connections.open" and not authorization.startswith("Bearer xapp-"):
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         if method == "auth.test":
             return web.json_response(
                 {

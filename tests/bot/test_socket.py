@@ -21,7 +21,7 @@ from pooldrift.emulator import EmulatorServer
 from pooldrift.errors import ConfigurationError
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.harness import APP_TOKEN, BOT_TOKEN
-from tests.bot.processes import slack_env, socket_bot
+from tests.bot.processes import SLACK_BOT, slack_env, socket_bot
 from tests.bot.settle import listen, settled
 from tests.bot.test_http_command import check_report
 from tests.helpers import process_env, subprocess_env
@@ -195,3 +195,29 @@ async def test_the_log_level_is_honoured_and_nothing_of_a_request_is_logged(
     assert audit["pool"] == "sales-win11" and audit["user"] == "U0USER001" and audit["delivered"] is True
     for secret_thing in ("socket-7c1d", "/respond/", "response_url", "1.2.log", APP_TOKEN, BOT_TOKEN):
         assert secret_thing not in logged, f"{secret_thing!r} was logged"
+
+
+@pytest.mark.parametrize(
+    ("variable", "app_token", "code"),
+    [
+        ("SLACK_BOT_TOKEN", APP_TOKEN, "invalid_auth"),
+        ("SLACK_APP_TOKEN", APP_TOKEN, "invalid_auth"),
+    ],
+)
+def test_a_token_slack_refuses_is_one_line_naming_the_variable_and_exit_2(
+    emulator: EmulatorServer, slack: FakeSlack, variable: str, app_token: str, code: str
+) -> None:
+    if code == "invalid_auth":
+        slack.revoked.add(BOT_TOKEN if variable == "SLACK_BOT_TOKEN" else APP_TOKEN)
+    env = process_env(
+        emulator, SLACK_APP_TOKEN=app_token, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url
+    )
+    done = subprocess.run(
+        [str(SLACK_BOT), "--socket"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"pooldrift-slack: Slack refused {variable} ({code}): set "), lines
+    assert BOT_TOKEN not in done.stderr and app_token not in done.stderr
+    assert slack.socket_clients() == 0
