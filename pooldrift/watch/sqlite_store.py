@@ -74,7 +74,8 @@ def _tables(conn: sqlite3.Connection) -> dict[str, list[str]]:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )
     ]
-    return {name: [row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')] for name in names}
+    quoted = {name: '"' + name.replace('"', '""') + '"' for name in names}  # another app's names
+    return {name: [row[1] for row in conn.execute(f"PRAGMA table_info({quoted[name]})")] for name in names}
 
 
 def _layout() -> dict[str, list[str]]:
