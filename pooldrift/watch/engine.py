@@ -149,8 +149,9 @@ class Watch:
 
     async def once(self) -> tuple[CycleReport, DeliveryReport] | None:
         """One cycle and its deliveries under the lease (``pooldrift watch --once``, cron); None
-        when another watch holds the lease, so a cron job never runs beside a running watch."""
-        if not await self._lead():
+        when another watch holds the lease, so a cron job never runs beside a running watch. A
+        store that cannot give the lease is its error (``StoreUnavailableError``), not a holder."""
+        if not await self._lead(strict=True):
             return None
         keepalive = asyncio.create_task(self._keepalive())
         try:
@@ -189,11 +190,14 @@ class Watch:
                 self._leading = False
                 LEADER.set(0)
 
-    async def _lead(self) -> bool:
-        """Take or renew the lease; say when this watch starts or stops leading."""
+    async def _lead(self, *, strict: bool = False) -> bool:
+        """Take or renew the lease; say when this watch starts or stops leading. ``strict``: a
+        store that does not answer is raised rather than taken as not leading."""
         try:
             leading = await self.store.lease(self.owner, self.settings.lease_ttl)
         except StoreUnavailableError as exc:  # the store is down: nobody can lead safely from here
+            if strict:
+                raise
             log.warning("cannot reach the watch's state store (%s); not watching for now", exc.message)
             leading = False
         if leading != self._leading:

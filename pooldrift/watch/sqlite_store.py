@@ -3,6 +3,10 @@
 
 The layout is versioned with ``PRAGMA user_version``; a newer file is refused, an older upgraded.
 Every cycle's writes are one transaction, so a crash leaves the previous cycle or the new one.
+
+Opening for writing checks the file up front, each failure one line naming the file: a folder
+that cannot be made, a read-only file or folder, another application's SQLite file (or a layout
+other than ours), a row that does not decode. So the watch never starts on state it cannot keep.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Self, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
 from ..errors import ConfigurationError
 from .events import Step
 from .models import Event, OutboxItem, SlackMessage, SubjectState
@@ -25,6 +31,7 @@ from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_
 __all__ = ["SqliteStore"]
 
 _T = TypeVar("_T")
+_M = TypeVar("_M", bound=BaseModel)
 _LEASE = "watch"
 
 #: each entry upgrades the layout by one version (index 0: from nothing to version 1)
@@ -44,6 +51,45 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+#: the JSON column of each table read back every cycle: table, model, the column naming a row, query
+_BODIES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
+    ("subjects", SubjectState, "key", "SELECT key, body FROM subjects"),
+    ("outbox", OutboxItem, "key", "SELECT key, body FROM outbox"),
+    ("messages", SlackMessage, "episode", "SELECT episode, body FROM messages"),
+)
+#: the numeric columns (SQLite stores what it is given, whatever the declared type)
+_NUMBERS: tuple[tuple[str, str, str], ...] = (
+    ("mutes", "pool_id", "SELECT pool_id, until FROM mutes"),
+    ("lease", "name", "SELECT name, until FROM lease"),
+    ("outbox", "key", "SELECT key, position FROM outbox"),
+)
+
+
+def _tables(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """Each table of the file (SQLite's own left out) and its columns, in order."""
+    names = [
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    quoted = {name: '"' + name.replace('"', '""') + '"' for name in names}  # another app's names
+    return {name: [row[1] for row in conn.execute(f"PRAGMA table_info({quoted[name]})")] for name in names}
+
+
+def _layout() -> dict[str, list[str]]:
+    """The tables and columns the migrations make: what a state file of this version holds."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for migration in _MIGRATIONS:
+            conn.executescript(migration)
+        return _tables(conn)
+    finally:
+        conn.close()
+
+
+_LAYOUT = _layout()
 
 
 def _ts(moment: datetime) -> float:
@@ -92,43 +138,123 @@ class SqliteStore:
     def _connect(self) -> None:
         if self._conn is not None:
             return
+        conn: sqlite3.Connection | None = None
         try:
             if self.readonly:
                 uri = self.path.resolve().as_uri() + "?mode=ro"
                 conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._make_folder()
                 conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 10000")
             if not self.readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
             self._migrate(conn)
+            if not self.readonly:
+                # a write that changes nothing: a file opened read-only fails here, not at the lease
+                with _transaction(conn):
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._check_rows(conn)
         except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot open the state file {str(self.path)!r}: {exc}") from None
+            if conn is not None:
+                conn.close()
+            raise ConfigurationError(self._cannot_open(exc)) from None
+        except (ConfigurationError, StoreUnavailableError) as exc:
+            if conn is not None:
+                conn.close()
+            raise ConfigurationError(exc.message) from None
         self._conn = conn
+
+    def _make_folder(self) -> None:
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except FileExistsError:
+            raise ConfigurationError(
+                f"cannot create the state file {str(self.path)!r}: {str(folder)!r} is a file, not a folder"
+            ) from None
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the state file {str(self.path)!r}: {exc.strerror or exc}"
+            ) from None
+
+    def _cannot_open(self, exc: sqlite3.Error) -> str:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == sqlite3.SQLITE_READONLY:
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_DIRECTORY":
+                return f"the folder of the state file {str(self.path)!r} is read-only: the watch writes there"
+            return f"the state file {str(self.path)!r} is read-only: the watch writes to it"
+        return f"cannot open the state file {str(self.path)!r}: {exc}"
+
+    def _corrupt(self, table: str, column: str, row: object, why: str) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"the state file {str(self.path)!r} has a corrupt row in {table} ({column} {row!r}): {why}"
+        )
+
+    def _decode(self, model: type[_M], body: object, table: str, column: str, row: object) -> _M:
+        """A JSON column's model, or the one-line error naming the table and the row."""
+        if not isinstance(body, str | bytes):
+            raise self._corrupt(table, column, row, f"body is {type(body).__name__}, not JSON text")
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise self._corrupt(
+                table, column, row, first["msg"] + (f" at {where}" if where else "")
+            ) from None
+
+    def _number(self, value: object, table: str, column: str, row: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._corrupt(table, column, row, f"{value!r} is not a number")
+        return float(value)
+
+    def _check_rows(self, conn: sqlite3.Connection) -> None:
+        """Decode every row the watch reads back at each cycle (the history is read on demand)."""
+        for table, model, column, query in _BODIES:
+            for row, body in conn.execute(query):
+                self._decode(model, body, table, column, row)
+        for table, column, query in _NUMBERS:
+            for row, number in conn.execute(query):
+                self._number(number, table, column, row)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
-            conn.close()
             raise ConfigurationError(
                 f"the state file {str(self.path)!r} was written by a newer pooldrift "
                 f"(layout {version}; this one knows {SCHEMA_VERSION})"
             )
         if self.readonly:
             if version < SCHEMA_VERSION:
-                conn.close()
                 raise ConfigurationError(
                     f"the state file {str(self.path)!r} has not been written by the watch yet"
                 )
+            self._check_layout(conn)
             return
+        if version == 0 and (found := _tables(conn)):
+            # never add our tables to another application's file
+            raise self._foreign(found)
         for number in range(version, SCHEMA_VERSION):
             with _transaction(conn):
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number + 1}")
+        self._check_layout(conn)
+
+    def _check_layout(self, conn: sqlite3.Connection) -> None:
+        found = _tables(conn)
+        if found != _LAYOUT:
+            raise self._foreign(found)
+
+    def _foreign(self, found: dict[str, list[str]]) -> ConfigurationError:
+        names = ", ".join(sorted(found)[:5]) + (", …" if len(found) > 5 else "")
+        return ConfigurationError(
+            f"the state file {str(self.path)!r} is not a pooldrift state file "
+            f"(another application's, or another layout): its tables are {names or 'none'}"
+        )
 
     async def _call(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         def run() -> _T:
@@ -154,15 +280,15 @@ class SqliteStore:
     # -- state and history -----------------------------------------------------------------
 
     async def load(self) -> dict[str, SubjectState]:
-        rows = await self._call(lambda c: c.execute("SELECT body FROM subjects").fetchall())
-        states = (SubjectState.model_validate_json(body) for (body,) in rows)
+        rows = await self._call(lambda c: c.execute("SELECT key, body FROM subjects").fetchall())
+        states = (self._decode(SubjectState, body, "subjects", "key", key) for key, body in rows)
         return {state.key: state for state in states}
 
     async def state(self, key: str) -> SubjectState | None:
         row = await self._call(
             lambda c: c.execute("SELECT body FROM subjects WHERE key = ?", (key,)).fetchone()
         )
-        return SubjectState.model_validate_json(row[0]) if row else None
+        return self._decode(SubjectState, row[0], "subjects", "key", key) if row else None
 
     async def commit(
         self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
@@ -197,11 +323,11 @@ class SqliteStore:
         cutoff = _ts((now or datetime.now(UTC)) - timedelta(days=days))
         rows = await self._call(
             lambda c: c.execute(
-                "SELECT body FROM changes WHERE key = ? AND at >= ? ORDER BY at, id",
+                "SELECT id, body FROM changes WHERE key = ? AND at >= ? ORDER BY at, id",
                 (pool_id.lower(), cutoff),
             ).fetchall()
         )
-        return [Event.model_validate_json(body) for (body,) in rows]
+        return [self._decode(Event, body, "changes", "id", row) for row, body in rows]
 
     async def find(self, ref: str) -> list[SubjectState]:
         return pools_named(await self.load(), ref)
@@ -227,7 +353,8 @@ class SqliteStore:
                 conn.execute("DELETE FROM mutes WHERE until <= ?", (_ts(now),))
             return conn.execute("SELECT pool_id, until FROM mutes WHERE until > ?", (_ts(now),)).fetchall()
 
-        return {pool_id: _at(until) for pool_id, until in await self._call(read)}
+        rows = await self._call(read)
+        return {pool_id: _at(self._number(until, "mutes", "pool_id", pool_id)) for pool_id, until in rows}
 
     # -- the outbox and the episodes' messages ----------------------------------------------
 
@@ -238,7 +365,10 @@ class SqliteStore:
                 "SELECT position, body FROM outbox ORDER BY position LIMIT ?", (limit,)
             ).fetchall()
         )
-        return [OutboxItem.model_validate_json(body).model_copy(update={"order": pos}) for pos, body in rows]
+        return [
+            self._decode(OutboxItem, body, "outbox", "position", pos).model_copy(update={"order": pos})
+            for pos, body in rows
+        ]
 
     async def pending(self) -> int:
         row = await self._call(lambda c: c.execute("SELECT COUNT(*) FROM outbox").fetchone())
@@ -264,7 +394,7 @@ class SqliteStore:
         row = await self._call(
             lambda c: c.execute("SELECT body FROM messages WHERE episode = ?", (episode,)).fetchone()
         )
-        return SlackMessage.model_validate_json(row[0]) if row else None
+        return self._decode(SlackMessage, row[0], "messages", "episode", episode) if row else None
 
     async def save_message(self, message: SlackMessage) -> None:
         await self._call(

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -256,3 +258,25 @@ def test_sigterm_during_a_slow_cycle_stops_within_the_grace(
     assert server.proc.wait(15) == 0
     assert time.monotonic() - started < 10, "not waiting for the 60 s answer"
     assert "did not end within the grace: cancelled" in server.err.text(1.0)
+
+
+@pytest.mark.parametrize("state", ["inside-a-file", "another-application"])
+async def test_a_state_the_watch_cannot_keep_is_one_log_line_and_the_server_still_serves(
+    watch_env: dict[str, str], emulator: EmulatorServer, tmp_path: Path, servers: list[Server], state: str
+) -> None:
+    if state == "inside-a-file":
+        (tmp_path / "plain").write_text("not a folder\n")
+        path, said = tmp_path / "plain" / "state.db", "is a file, not a folder"
+    else:
+        path, said = tmp_path / "other.db", "is not a pooldrift state file"
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    server = Server({**watch_env, "POOLDRIFT_STATE": str(path)})
+    servers.append(server)
+    line = server.err.wait_for(r"ERROR pooldrift\.watch: the watch is off: (.*)\n", timeout=30)
+    assert said in line.group(1) and str(path) in line.group(1)
+    pool = emulator.data.pool_named("hr-win10")
+    async with server.client() as client:
+        answer = await client.call_tool("pool_inconsistency", {"pool": pool.name})
+    assert not answer.is_error
+    assert "Traceback" not in server.err.text()

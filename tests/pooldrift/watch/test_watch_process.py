@@ -5,10 +5,14 @@ against the emulator and the fake Slack, stopped by signals; restarted on the sa
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +301,113 @@ async def test_without_the_history_scope_an_unsure_post_is_made_again_and_said(
     second.cycles(2)
     assert second.err.text().count("it needs channels:history") == 1
     assert len(alerts(slack, pool.id)) == 2
+
+
+# -- a state file the watch cannot keep: one line naming the cause, exit 1, nothing sent ----------
+
+#: root writes through any mode bits: drop the capability that lets it, so 0444 means read-only
+AS_WRITER = (
+    ["setpriv", "--bounding-set=-dac_override", "--inh-caps=-dac_override"]
+    if os.geteuid() == 0 and shutil.which("setpriv")
+    else []
+)
+needs_mode_bits = pytest.mark.skipif(
+    os.geteuid() == 0 and not AS_WRITER, reason="root without setpriv writes through a read-only mode"
+)
+
+
+def refused(env: dict[str, str], slack: SlackWebApi, said: str) -> None:
+    """``pooldrift watch --once`` ends at start with exactly ``pooldrift: …said…`` and exit 1."""
+    before = len(slack.chat_calls())
+    done = subprocess.run(
+        [*AS_WRITER, POOLDRIFT, "watch", "--once"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "lease" not in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("pooldrift: "), done.stderr
+    assert said in done.stderr, done.stderr
+    assert len(slack.chat_calls()) == before, "nothing sent to Slack"
+
+
+def test_a_state_path_inside_a_regular_file_is_one_line_naming_it(
+    env: dict[str, str], slack: SlackWebApi, tmp_path: Path
+) -> None:
+    (tmp_path / "plain").write_text("not a folder\n")
+    state = tmp_path / "plain" / "state.db"
+    refused(
+        {**env, "POOLDRIFT_STATE": str(state)},
+        slack,
+        f"cannot create the state file '{state}': '{tmp_path / 'plain'}' is a file, not a folder",
+    )
+
+
+@needs_mode_bits
+@pytest.mark.parametrize("made_read_only", ["file", "folder"])
+def test_a_read_only_state_is_said_rather_than_taken_for_a_held_lease(
+    env: dict[str, str], slack: SlackWebApi, tmp_path: Path, made_read_only: str
+) -> None:
+    folder = tmp_path / "state"
+    state = folder / "state.db"
+    env = {**env, "POOLDRIFT_STATE": str(state)}
+    assert run(env, "watch", "--once").returncode == 0
+    target, said = (
+        (state, f"the state file '{state}' is read-only")
+        if made_read_only == "file"
+        else (folder, f"the folder of the state file '{state}' is read-only")
+    )
+    mode = target.stat().st_mode
+    target.chmod(0o555 if made_read_only == "folder" else 0o444)
+    try:
+        refused(env, slack, said)
+    finally:
+        target.chmod(mode)
+
+
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        # another application's file: our tables are never added to it
+        ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)", "is not a pooldrift state file"),
+        # another application that also numbers its layout 1
+        (
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY); PRAGMA user_version = 1",
+            "is not a pooldrift state file (another application's, or another layout): its tables are notes",
+        ),
+        ("PRAGMA user_version = 7", "was written by a newer pooldrift (layout 7; this one knows 1)"),
+    ],
+)
+def test_a_sqlite_file_of_another_schema_is_refused_in_one_line(
+    env: dict[str, str], slack: SlackWebApi, tmp_path: Path, script: str, said: str
+) -> None:
+    state = tmp_path / "other.db"
+    with closing(sqlite3.connect(state)) as conn:
+        conn.executescript(script)
+    refused({**env, "POOLDRIFT_STATE": str(state)}, slack, said)
+    with closing(sqlite3.connect(state)) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "subjects" not in tables, "nothing added to another application's file"
+
+
+@pytest.mark.parametrize(
+    ("update", "said"),
+    [
+        (
+            "UPDATE subjects SET body = '{not json' WHERE key = :pool",
+            "a corrupt row in subjects (key '{pool}')",
+        ),
+        (
+            "UPDATE subjects SET body = 42 WHERE key = :pool",
+            "in subjects (key '{pool}'): Input should be an object",
+        ),
+        ("INSERT INTO mutes (pool_id, until) VALUES (:pool, 'tomorrow')", "in mutes (pool_id '{pool}')"),
+    ],
+)
+def test_a_corrupt_row_in_the_state_is_one_line_naming_its_table_and_pool(
+    env: dict[str, str], emulator: EmulatorServer, slack: SlackWebApi, tmp_path: Path, update: str, said: str
+) -> None:
+    assert run(env, "watch", "--once").returncode == 0
+    pool = emulator.data.pool_named("analytics-win11").id
+    with closing(sqlite3.connect(tmp_path / "state.db")) as conn, conn:
+        assert conn.execute(update, {"pool": pool}).rowcount == 1
+    emulator.data.set_drift(pool, "disk_size", 9)  # a change that would be posted
+    refused(env, slack, said.format(pool=pool))
