@@ -22,7 +22,7 @@ from ..text import safe
 from ..validation import is_pool_id, validate_pool_ref
 from .engine import Watch
 from .models import KINDS, Event, at_least, duration, trend
-from .settings import WatchSettings, load_watch_settings, require_interval
+from .settings import WatchSettings, load_watch_settings, parse_interval, require_interval
 from .slack import SlackWeb
 from .state import open_reader, open_store
 from .store import WatchStateError
@@ -33,9 +33,20 @@ log = logging.getLogger("pooldrift.watch")
 EXIT_OK, EXIT_ERROR = 0, 1
 
 
+def _interval(args: argparse.Namespace) -> float | None:
+    """``--interval`` checked as an argument: a bad one is a usage error (exit 2), before any call."""
+    given = getattr(args, "interval", None)
+    if given is None:
+        return None
+    try:
+        return parse_interval(given)
+    except ValueError as exc:
+        raise InvalidInputError(f"--interval: {exc}", field="interval") from None
+
+
 def _settings(args: argparse.Namespace) -> WatchSettings:
     return load_watch_settings(
-        interval=getattr(args, "interval", None),
+        interval=_interval(args),
         regions=getattr(args, "region", None) or None,
         all_projects=True if getattr(args, "all_projects", False) else None,
     )
