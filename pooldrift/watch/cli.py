@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import start_http_server
 
 from ..client import WorkspaceClient
-from ..errors import InvalidInputError, PooldriftError
+from ..errors import InvalidInputError, PooldriftError, PoolLookupError
 from ..render import table
 from ..text import safe
 from ..validation import is_pool_id, validate_pool_ref
@@ -162,10 +162,15 @@ async def _resolve(store: Any, ref: str) -> tuple[str, str | None]:
         return ref, state.pool_name if state else None
     found = await store.find(ref)
     if not found:
-        raise InvalidInputError(f"the watch has no pool named {ref!r}: give its id", field="pool")
+        # as `pooldrift check` does for a pool the API does not have: exit 1, not a usage error
+        raise PoolLookupError(f"the watch has no pool named {ref!r}: give its id", ref=ref, candidates=[])
     if len(found) > 1:
         ids = ", ".join(s.key for s in found)
-        raise InvalidInputError(f"several watched pools are named {ref!r} ({ids}): give an id", field="pool")
+        raise PoolLookupError(
+            f"several watched pools are named {ref!r} ({ids}): give an id",
+            ref=ref,
+            candidates=[(s.key, s.pool_name or "") for s in found],
+        )
     return found[0].key, found[0].pool_name
 
 

@@ -155,7 +155,7 @@ def test_once_history_and_since_when_in_check(
     assert data["pool_name"] == "analytics-win11" and data["trend"].startswith("0 → 4 → 9")
 
     unknown = run(env, "history", "no-such-pool")
-    assert unknown.returncode == 2 and "no pool named 'no-such-pool'" in unknown.stderr
+    assert unknown.returncode == 1 and "no pool named 'no-such-pool'" in unknown.stderr
     nothing = run({**env, "POOLDRIFT_STATE": str(tmp_path / "none.db")}, "history", pool.id)
     assert nothing.returncode == 1 and "no watch state" in nothing.stderr
     assert not (tmp_path / "none.db").exists()
