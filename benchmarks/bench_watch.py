@@ -110,7 +110,8 @@ def cycles(env: dict[str, str], slack: SlackWebApi, name: str) -> list[list[str]
 
 def alert_latency(env: dict[str, str], slack: SlackWebApi, emulator_url: str, in_line: list[str]) -> None:
     proc = subprocess.Popen(
-        [str(BIN / "pooldrift"), "watch"], env=env | {"POOLDRIFT_WATCH_INTERVAL": f"{INTERVAL_S:g}"},
+        [str(BIN / "pooldrift"), "watch"],
+        env=env | {"POOLDRIFT_WATCH_INTERVAL": f"{INTERVAL_S:g}", "POOLDRIFT_TEST_INTERVAL_FLOOR": "1"},
         stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     cycle_times: list[float] = []

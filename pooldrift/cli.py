@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import ConfigurationError, InvalidInputError, PooldriftError
+from .remedies import remedy
 from .text import safe
 from .validation import validate_project_id, validate_region
 from .version import __version__
@@ -193,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, InvalidInputError) else EXIT_ERROR
     except PooldriftError as exc:
         _say(exc.message)
+        step = remedy(exc)
+        if step is not None:
+            _say(step.line())
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

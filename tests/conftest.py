@@ -26,6 +26,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_OUR_PREFIXES):
             monkeypatch.delenv(name)
+    # the suite's watches turn in a fraction of a second, under the 10 s users get
+    monkeypatch.setenv("POOLDRIFT_TEST_INTERVAL_FLOOR", "0.1")
 
 
 @pytest.fixture(scope="session")

@@ -16,13 +16,13 @@ from typing import Any
 from prometheus_client import start_http_server
 
 from ..client import WorkspaceClient
-from ..errors import InvalidInputError, PooldriftError
+from ..errors import InvalidInputError, PooldriftError, PoolLookupError
 from ..render import table
 from ..text import safe
 from ..validation import is_pool_id, validate_pool_ref
 from .engine import Watch
 from .models import KINDS, Event, at_least, duration, trend
-from .settings import WatchSettings, load_watch_settings, require_interval
+from .settings import WatchSettings, load_watch_settings, parse_interval, require_interval
 from .slack import SlackWeb
 from .state import open_reader, open_store
 from .store import WatchStateError
@@ -33,9 +33,20 @@ log = logging.getLogger("pooldrift.watch")
 EXIT_OK, EXIT_ERROR = 0, 1
 
 
+def _interval(args: argparse.Namespace) -> float | None:
+    """``--interval`` checked as an argument: a bad one is a usage error (exit 2), before any call."""
+    given = getattr(args, "interval", None)
+    if given is None:
+        return None
+    try:
+        return parse_interval(given)
+    except ValueError as exc:
+        raise InvalidInputError(f"--interval: {exc}", field="interval") from None
+
+
 def _settings(args: argparse.Namespace) -> WatchSettings:
     return load_watch_settings(
-        interval=getattr(args, "interval", None),
+        interval=_interval(args),
         regions=getattr(args, "region", None) or None,
         all_projects=True if getattr(args, "all_projects", False) else None,
     )
@@ -151,10 +162,15 @@ async def _resolve(store: Any, ref: str) -> tuple[str, str | None]:
         return ref, state.pool_name if state else None
     found = await store.find(ref)
     if not found:
-        raise InvalidInputError(f"the watch has no pool named {ref!r}: give its id", field="pool")
+        # as `pooldrift check` does for a pool the API does not have: exit 1, not a usage error
+        raise PoolLookupError(f"the watch has no pool named {ref!r}: give its id", ref=ref, candidates=[])
     if len(found) > 1:
         ids = ", ".join(s.key for s in found)
-        raise InvalidInputError(f"several watched pools are named {ref!r} ({ids}): give an id", field="pool")
+        raise PoolLookupError(
+            f"several watched pools are named {ref!r} ({ids}): give an id",
+            ref=ref,
+            candidates=[(s.key, s.pool_name or "") for s in found],
+        )
     return found[0].key, found[0].pool_name
 
 

@@ -6,6 +6,8 @@ A bad value stops the watch at start with one line naming the variable (never ec
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
@@ -22,6 +24,8 @@ from ..validation import shown, validate_region
 
 __all__ = [
     "DEFAULT_STATE",
+    "MAX_INTERVAL",
+    "MIN_INTERVAL",
     "QuietHours",
     "WatchSettings",
     "load_watch_settings",
@@ -33,6 +37,13 @@ DEFAULT_STATE = Path("~/.local/state/pooldrift/state.db")
 DEFAULT_SLACK_API = "https://slack.com/api/"
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _INTERVAL = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?", re.IGNORECASE)
+# 10 s: a scan of a fleet takes seconds, so a shorter turn only loads the API; 1 day: the lease's
+# TTL (1.5 intervals, in ms for Redis' PX) and its SQLite deadline stay small whole numbers.
+MIN_INTERVAL, MAX_INTERVAL = 10.0, 86_400.0
+# The test suite's own floor, so its watch subprocesses turn in a fraction of a second; not a
+# setting (not documented): nobody runs a watch faster than the API in earnest.
+_TEST_FLOOR = "POOLDRIFT_TEST_INTERVAL_FLOOR"
+_BOUNDS = "from 10s to 1d, e.g. 30s, 5m or 1h"
 _CHANNEL = re.compile(r"[CGD][A-Z0-9]{6,20}")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
@@ -41,19 +52,34 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+def _floor() -> float:
+    try:
+        return max(0.01, float(os.environ[_TEST_FLOOR]))
+    except (KeyError, ValueError):
+        return MIN_INTERVAL
+
+
 def parse_interval(value: str | float) -> float:
-    """Seconds from ``30s``, ``5m``, ``1h``, ``250ms`` or a plain number of seconds (fractions too)."""
+    """Seconds from ``30s``, ``5m``, ``1h``, ``250ms`` or a plain number of seconds (fractions
+    too), from ``MIN_INTERVAL`` (10 s) to ``MAX_INTERVAL`` (1 day); anything else a one-line
+    ``ValueError`` naming the bounds."""
     if isinstance(value, bool):
-        raise ValueError("an interval is a duration such as 30s, 5m or 1h")
+        raise ValueError(f"an interval is a duration {_BOUNDS}")
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         found = _INTERVAL.fullmatch(value.strip())
         if found is None:
-            raise ValueError(f"not a duration: {shown(value)} (use e.g. 30s, 5m, 1h or seconds)")
+            raise ValueError(f"not a duration: {shown(value)} (use one {_BOUNDS}, or seconds)")
         seconds = float(found.group(1)) * _UNITS[(found.group(2) or "s").lower()]
-    if not 0 < seconds < float("inf"):
-        raise ValueError("an interval must be more than 0")
+    if math.isnan(seconds):
+        raise ValueError(f"not a duration: {shown(str(value))} (use one {_BOUNDS}, or seconds)")
+    floor = _floor()
+    if seconds < floor:
+        raise ValueError(f"an interval must be at least {floor:g} s, not {seconds:g} s ({_BOUNDS})")
+    if seconds > MAX_INTERVAL:
+        said = "too long to count" if math.isinf(seconds) else f"{seconds:g} s"
+        raise ValueError(f"an interval must be at most 1d (86400 s), not {said} ({_BOUNDS})")
     return seconds
 
 
@@ -104,7 +130,7 @@ class WatchSettings(PooldriftSettings):
 
     interval: float | None = Field(
         default=None, validation_alias=_env("POOLDRIFT_WATCH_INTERVAL"),
-        description="How often to scan: 30s, 5m, 1h or seconds (any positive value); unset: off.",
+        description="How often to scan: 30s, 5m, 1h or seconds, from 10 s to 1 day; unset: off.",
     )  # fmt: skip
     channel: str | None = Field(
         default=None, validation_alias=_env("POOLDRIFT_WATCH_CHANNEL"),

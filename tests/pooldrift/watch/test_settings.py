@@ -24,7 +24,7 @@ from pooldrift.watch.settings import (
         ("30s", 30.0),
         ("5m", 300.0),
         ("1h", 3600.0),
-        ("2d", 172800.0),
+        ("1d", 86400.0),
         ("90", 90.0),
         ("0.2", 0.2),
         (".5", 0.5),
@@ -39,8 +39,47 @@ def test_intervals(text: str | int, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "0", "0s", "-5m", "5 minutes", "5x", "1e3", "inf", "nan", "m"])
 def test_bad_intervals(text: str) -> None:
-    with pytest.raises(ValueError, match=r"duration|more than 0"):
+    with pytest.raises(ValueError, match=r"not a duration|at least"):
         parse_interval(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("1ms", "at least 10 s, not 0.001 s"),
+        ("0.000001", "at least 10 s"),
+        ("9.99", "at least 10 s"),
+        ("1.5d", "at most 1d (86400 s), not 129600 s"),
+        ("1" + "0" * 20, "at most 1d (86400 s), not 1e+20 s"),
+        ("9" * 400, "at most 1d (86400 s), not too long to count"),
+        ("1e400", "not a duration: '1e400'"),
+        ("inf", "not a duration: 'inf'"),
+        ("nan", "not a duration: 'nan'"),
+        (float("inf"), "at most 1d"),
+        (float("nan"), "not a duration"),
+    ],
+)
+def test_an_interval_outside_10s_to_1d_is_refused_naming_the_bounds(
+    monkeypatch: pytest.MonkeyPatch, value: str | float, said: str
+) -> None:
+    monkeypatch.delenv("POOLDRIFT_TEST_INTERVAL_FLOOR")
+    with pytest.raises(ValueError, match="from 10s to 1d") as info:
+        parse_interval(value)
+    assert said in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("10s", 10.0), ("10", 10.0), ("1d", 86400.0), ("24h", 86400.0)]
+)
+def test_the_bounds_themselves_are_accepted_and_fit_the_lease(
+    monkeypatch: pytest.MonkeyPatch, value: str, seconds: float
+) -> None:
+    monkeypatch.delenv("POOLDRIFT_TEST_INTERVAL_FLOOR")
+    monkeypatch.setenv("POOLDRIFT_WATCH_INTERVAL", value)
+    settings = load_watch_settings()
+    assert settings.interval == seconds
+    # Redis takes the lease's TTL in whole ms (PX): far inside its 64-bit range
+    assert 1000 <= round(settings.lease_ttl * 1000) <= 2**31
 
 
 def test_defaults_watch_off() -> None:

@@ -159,7 +159,7 @@ def test_once_history_and_since_when_in_check(
     assert data["pool_name"] == "analytics-win11" and data["trend"].startswith("0 → 4 → 9")
 
     unknown = run(env, "history", "no-such-pool")
-    assert unknown.returncode == 2 and "no pool named 'no-such-pool'" in unknown.stderr
+    assert unknown.returncode == 1 and "no pool named 'no-such-pool'" in unknown.stderr
     nothing = run({**env, "POOLDRIFT_STATE": str(tmp_path / "none.db")}, "history", pool.id)
     assert nothing.returncode == 1 and "no watch state" in nothing.stderr
     assert not (tmp_path / "none.db").exists()
@@ -411,3 +411,51 @@ def test_a_corrupt_row_in_the_state_is_one_line_naming_its_table_and_pool(
         assert conn.execute(update, {"pool": pool}).rowcount == 1
     emulator.data.set_drift(pool, "disk_size", 9)  # a change that would be posted
     refused(env, slack, said.format(pool=pool))
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("1ms", "--interval: an interval must be at least 10 s, not 0.001 s"),
+        ("0.000001", "--interval: an interval must be at least 10 s"),
+        ("1" + "0" * 20, "--interval: an interval must be at most 1d (86400 s)"),
+        ("9" * 400, "--interval: an interval must be at most 1d (86400 s), not too long to count"),
+        ("1e400", "--interval: not a duration: '1e400'"),
+        ("inf", "--interval: not a duration: 'inf'"),
+        ("nan", "--interval: not a duration: 'nan'"),
+    ],
+)
+def test_an_interval_outside_10s_to_1d_is_a_usage_error_before_any_call(
+    env: dict[str, str], emulator: EmulatorServer, tmp_path: Path, value: str, said: str
+) -> None:
+    del env["POOLDRIFT_TEST_INTERVAL_FLOOR"]
+    emulator.requests.clear()
+    done = run(env, "watch", "--interval", value)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and said in done.stderr and "from 10s to 1d" in done.stderr
+    assert not emulator.requests and not (tmp_path / "state.db").exists()
+
+
+@pytest.mark.parametrize("value", ["0.001", "1e20"])
+def test_the_variable_is_held_to_the_same_bounds(
+    env: dict[str, str], emulator: EmulatorServer, value: str
+) -> None:
+    del env["POOLDRIFT_TEST_INTERVAL_FLOOR"]
+    emulator.requests.clear()
+    done = run({**env, "POOLDRIFT_WATCH_INTERVAL": value}, "watch")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "POOLDRIFT_WATCH_INTERVAL" in done.stderr and "from 10s to 1d" in done.stderr
+    assert not emulator.requests
+
+
+@pytest.mark.parametrize("value", ["10s", "1d"])
+def test_the_bounds_are_accepted_by_the_watch(
+    env: dict[str, str], value: str, running: list[Running]
+) -> None:
+    del env["POOLDRIFT_TEST_INTERVAL_FLOOR"]
+    watch = Running(env, "--interval", value)
+    running.append(watch)
+    seconds = {"10s": "10", "1d": "86400"}[value]
+    watch.err.wait_for(rf"every {seconds} s", timeout=30)
+    watch.cycles(1)  # the first cycle runs at once, the lease taken with the TTL of that interval
+    assert watch.stop() == 0
