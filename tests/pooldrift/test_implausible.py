@@ -96,6 +96,8 @@ def test_the_cli_says_it_in_one_line_naming_the_pool(
     assert "Traceback" not in done.stderr and "-5 desktops" not in done.stderr
 
     emulator.shape.update(desktop_count_value=None, count_value=True)
-    scan = run(emulator_env, "scan", "--json")
-    assert scan.returncode != 0 or json.loads(scan.stdout)["pools"] == [], scan.stderr
+    scan = run(emulator_env, "scan")
+    said = scan.stdout + scan.stderr
+    assert f"failed: pool {POOL} (" in said and f"product_id=true for pool {POOL} ({pool.id})" in said
+    assert f"0 drifted, 0 consistent, {len(emulator.data.pools)} failed" in said
     assert "Traceback" not in scan.stderr
