@@ -51,9 +51,15 @@ def _metadata(value: Any) -> Any:
     }
 
 
+#: the vendor documents its counts as ``Integer`` (32 bits; ``Long`` where it means 64): a
+#: larger one is no count, even of a pool whose size is not reported
+_COUNT_MAX = 2**31 - 1
+
+
 def is_count(value: Any) -> bool:
-    """A non-negative JSON integer: not ``true`` (a Python ``bool`` is an ``int``), ``"3"`` or ``1.5``."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A non-negative 32-bit JSON integer: not ``true`` (a Python ``bool`` is an ``int``), ``"3"``,
+    ``1.5`` or ``10**30``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _COUNT_MAX
 
 
 def _name(value: Any) -> Any:

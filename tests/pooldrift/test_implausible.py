@@ -13,6 +13,7 @@ from pooldrift import errors
 from pooldrift.client import WorkspaceClient
 from pooldrift.emulator import EmulatorServer
 from pooldrift.fleet import scan_fleet
+from pooldrift.payloads import DesktopPool
 from tests.pooldrift.test_cli import run
 
 POOL = "sales-win11"
@@ -101,3 +102,15 @@ def test_the_cli_says_it_in_one_line_naming_the_pool(
     assert f"failed: pool {POOL} (" in said and f"product_id=true for pool {POOL} ({pool.id})" in said
     assert f"0 drifted, 0 consistent, {len(emulator.data.pools)} failed" in said
     assert "Traceback" not in scan.stderr
+
+
+@pytest.mark.parametrize(
+    ("size", "kept", "aside"),
+    [(0, 0, None), (2**31 - 1, 2**31 - 1, None), (2**31, None, "2147483648"), (False, None, "false")],
+)
+def test_a_pool_size_past_the_vendors_integer_is_set_aside(
+    size: Any, kept: int | None, aside: str | None
+) -> None:
+    pool = DesktopPool.model_validate({"id": "p", "desktop_count": size})
+    assert (pool.desktop_count, pool.implausible_size) == (kept, aside)
+    assert pool.model_copy().implausible_size == aside  # a copy keeps what was set aside
