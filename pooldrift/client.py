@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 from .config import Settings, load_settings, with_overrides
 from .errors import (
     AmbiguousPoolError,
+    ImplausibleCountError,
     MalformedResponseError,
     PooldriftError,
     PoolNotFoundError,
@@ -37,7 +39,7 @@ from .models import (
     PoolList,
     merge_drift_listings,
 )
-from .payloads import AuthProject, AuthProjects
+from .payloads import AuthProject, AuthProjects, is_count
 from .signing import Clock
 from .validation import (
     is_pool_id,
@@ -207,6 +209,17 @@ class WorkspaceClient:
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}/inconsistent-statics"
         with pool_answers():
             data, request_id = await self._shared.fetcher.get_json(url, project=project)
+        if isinstance(data, dict):
+            for name in InconsistentStatics.model_fields:
+                value = data.get(name)
+                if value is not None and not is_count(value):
+                    raise ImplausibleCountError(
+                        f"the API answered {name}={json.dumps(value)[:40]} for pool {pool_id}, "
+                        "which is not a count of desktops"
+                        + (f" (request id {request_id})" if request_id else ""),
+                        pool=pool_id,
+                        request_id=request_id,
+                    )
         counts = self._parse(InconsistentStatics, data, request_id)
         # every value is checked already (the counts just now, the ids before sending): built
         # without a second validation, which cost ~10 % of this call's own CPU in a scan
@@ -386,11 +399,17 @@ class WorkspaceClient:
         """Resolve a pool by id or name and fetch its drift counts, with its name and size."""
         ref = validate_pool_ref(ref)
         if is_pool_id(ref):
-            pool, report = await gather_all(self.get_pool(ref), self.inconsistent_statics(ref))
+            try:
+                pool, report = await gather_all(self.get_pool(ref), self.inconsistent_statics(ref))
+            except ImplausibleCountError as exc:
+                raise named(exc, await self.get_pool(ref)) from None
         else:
             pool = await self.resolve_pool(ref)
-            report = await self.inconsistent_statics(pool.id)
-        return report.model_copy(update={"pool_name": pool.name, "desktop_count": pool.desktop_count})
+            try:
+                report = await self.inconsistent_statics(pool.id)
+            except ImplausibleCountError as exc:
+                raise named(exc, pool) from None
+        return plausible(report, pool)
 
     async def list_projects(self) -> list[AuthProject]:
         """Every project these credentials reach (IAM ``GET /v3/auth/projects``, no policy needed)."""
@@ -416,6 +435,45 @@ class WorkspaceClient:
                 status_code=200,
                 request_id=request_id,
             ) from None
+
+
+def label_of(pool: DesktopPool) -> str:
+    return f"{pool.name} ({pool.id})" if pool.name else pool.id
+
+
+def named(exc: ImplausibleCountError, pool: DesktopPool) -> ImplausibleCountError:
+    """``exc`` (raised where only the pool's id was known) naming the pool by name and id."""
+    label = label_of(pool)
+    return ImplausibleCountError(
+        exc.message.replace(f"pool {exc.pool}", f"pool {label}", 1), pool=label, request_id=exc.request_id
+    )
+
+
+def plausible(report: DriftReport, pool: DesktopPool) -> DriftReport:
+    """The report with the pool's name and size, once the size is a count and no count
+    exceeds it; otherwise an ``ImplausibleCountError`` naming the pool: an upstream fault,
+    never shown as a fact ("10^30 of 3 desktops", "at least 0 of -5 desktops")."""
+    label = label_of(pool)
+    asked = f" (request id {report.request_id})" if report.request_id else ""
+    if pool.implausible_size is not None:
+        raise ImplausibleCountError(
+            f"the API answered desktop_count={pool.implausible_size} for pool {label}, "
+            f"which is not a count of desktops{asked}",
+            pool=label,
+            request_id=report.request_id,
+        )
+    size = pool.desktop_count
+    if size is not None:
+        for kind in InconsistentType:
+            count = report.count(kind)
+            if count is not None and count > size:
+                raise ImplausibleCountError(
+                    f"the API answered {count} desktops of pool {label} differing in {kind.noun}, "
+                    f"but the pool has {size} desktops{asked}",
+                    pool=label,
+                    request_id=report.request_id,
+                )
+    return report.model_copy(update={"pool_name": pool.name, "desktop_count": pool.desktop_count})
 
 
 @overload

@@ -11,6 +11,7 @@
     │   └── APITimeoutError           an attempt or the overall deadline ran out
     └── APIError                      the API answered, but not with what we need
         ├── MalformedResponseError    2xx with a body that is not the documented JSON
+        │   └── ImplausibleCountError a pool's count not a count, or above its desktops
         └── APIStatusError            a non-2xx answer; one class per meaningful status
             ├── BadRequestError           400
             ├── AuthenticationError       401 (APIGW.0301 bad signature, APIGW.0303 clock skew)
@@ -53,6 +54,7 @@ __all__ = [
     "BudgetExhaustedError",
     "ConfigurationError",
     "ConflictError",
+    "ImplausibleCountError",
     "InvalidInputError",
     "MalformedResponseError",
     "NotFoundError",
@@ -191,6 +193,19 @@ class MalformedResponseError(APIError):
 
     outcome = "malformed_response"
     retryable = True  # a truncated or garbled body is usually a one-off
+
+
+class ImplausibleCountError(MalformedResponseError):
+    """A drift count of a pool that is not a non-negative integer (``true``, ``"3"``, ``1.5``,
+    ``-5``) or exceeds the pool's desktops: an upstream fault, never shown as a fact."""
+
+    retryable = False  # the same upstream answers the same count again
+
+    def __init__(self, message: str, *, pool: str, **kw: Any) -> None:
+        kw.setdefault("status_code", 200)  # the API answered 2xx: the count itself is the fault
+        super().__init__(message, **kw)
+        #: the pool the count is of, as ``name (id)`` when its name is known
+        self.pool = pool
 
 
 class APIStatusError(APIError):

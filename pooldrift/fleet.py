@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from .client import WorkspaceClient, gather_all
-from .errors import InvalidInputError, PooldriftError
+from .client import WorkspaceClient, gather_all, named, plausible
+from .errors import ImplausibleCountError, InvalidInputError, PooldriftError
 from .fetch import patient_budget
 from .kinds import InconsistentType
 from .listing import parse_kind
@@ -235,12 +235,14 @@ async def _scan_project(
 
     async def one(pool: DesktopPool) -> PoolDrift | ScanFailure:
         try:
-            report = await view.inconsistent_statics(pool.id)
+            try:
+                report = plausible(await view.inconsistent_statics(pool.id), pool)
+            except ImplausibleCountError as exc:
+                raise named(exc, pool) from None
         except PooldriftError as exc:
             return ScanFailure.of(exc, region=view.region, project_id=project, project_name=label, pool=pool)
         finally:
             tracker.finished()
-        report = report.model_copy(update={"pool_name": pool.name, "desktop_count": pool.desktop_count})
         return PoolDrift(
             pool_id=pool.id,
             pool_name=pool.name,

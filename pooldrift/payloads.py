@@ -7,7 +7,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 from .kinds import InconsistentType
 
@@ -21,6 +30,7 @@ __all__ = [
     "PoolList",
     "PoolProduct",
     "Volume",
+    "is_count",
 ]
 
 
@@ -39,6 +49,17 @@ def _metadata(value: Any) -> Any:
         for k, v in value.items()
         if v is not None
     }
+
+
+#: the vendor documents its counts as ``Integer`` (32 bits; ``Long`` where it means 64): a
+#: larger one is no count, even of a pool whose size is not reported
+_COUNT_MAX = 2**31 - 1
+
+
+def is_count(value: Any) -> bool:
+    """A non-negative 32-bit JSON integer: not ``true`` (a Python ``bool`` is an ``int``), ``"3"``,
+    ``1.5`` or ``10**30``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _COUNT_MAX
 
 
 def _name(value: Any) -> Any:
@@ -64,10 +85,13 @@ class InconsistentStatics(_Upstream):
     A count the answer leaves out (older API versions had only the first two) or sends as
     ``null`` is unknown: ``None``, never 0."""
 
-    product_id: int | None = Field(default=None, ge=0, description="Desktops whose package differs.")
-    image_id: int | None = Field(default=None, ge=0, description="Desktops whose image differs.")
-    disk_num: int | None = Field(default=None, ge=0, description="Desktops whose data-disk count differs.")
-    disk_size: int | None = Field(
+    # strict: ``true`` is not 1 and ``"3"`` or ``1.5`` not a count (pydantic would coerce them)
+    product_id: StrictInt | None = Field(default=None, ge=0, description="Desktops whose package differs.")
+    image_id: StrictInt | None = Field(default=None, ge=0, description="Desktops whose image differs.")
+    disk_num: StrictInt | None = Field(
+        default=None, ge=0, description="Desktops whose data-disk count differs."
+    )
+    disk_size: StrictInt | None = Field(
         default=None, ge=0, description="Desktops whose total disk capacity differs."
     )
 
@@ -110,6 +134,27 @@ class DesktopPool(_Upstream):
     enterprise_project_id: str | None = None
     in_maintenance_mode: bool | None = None
     created_time: str | None = None
+
+    #: the JSON text of a ``desktop_count`` that is not a count (``-5``, ``"3"``, ``true``):
+    #: kept aside so one pool's bad size does not fail the listing of all, and reported
+    #: as an upstream fault of that pool wherever its drift is judged (``client.plausible``)
+    _implausible_size: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _size_aside(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> DesktopPool:
+        size = data.get("desktop_count") if isinstance(data, dict) else None
+        if size is None or is_count(size):
+            pool: DesktopPool = handler(data)
+            return pool
+        pool = handler({**data, "desktop_count": None})
+        pool._implausible_size = json.dumps(size)[:40]
+        return pool
+
+    @property
+    def implausible_size(self) -> str | None:
+        """The pool's ``desktop_count`` as the API sent it, when it is not a count."""
+        return self._implausible_size
 
     @property
     def product_id(self) -> str | None:

@@ -22,6 +22,7 @@ from pooldrift.errors import (
     BudgetExhaustedError,
     ConfigurationError,
     ConflictError,
+    ImplausibleCountError,
     InvalidInputError,
     MalformedResponseError,
     NotFoundError,
@@ -144,6 +145,10 @@ WORDING: dict[type[PooldriftError], _Wording] = {
     MalformedResponseError: lambda exc: (
         f":rotating_light: The Workspace API sent an answer pooldrift does not understand. {_LATER}"
         + _request_id(exc)
+    ),
+    ImplausibleCountError: lambda exc: (
+        f":rotating_light: The Workspace API's answer cannot be true: {esc(exc.message)}. The fault "
+        "is on Huawei Cloud's side; pooldrift shows no drift from it."
     ),
     APIStatusError: lambda exc: f":warning: The Workspace API refused the request: {esc(exc.message)}.",
     BadRequestError: lambda exc: (

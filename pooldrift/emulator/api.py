@@ -208,7 +208,7 @@ def list_desktops(data: EmulatorData, shape: Shape, project_id: str, pool_id: st
 
 
 def _pool_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
-    return shape.sparse(body, "data_volumes", "tags", "description")
+    return shape.sparse(shape.pool(body), "data_volumes", "tags", "description")
 
 
 def _desktop_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,11 @@ class ShapeSettings:
     nulls: bool = False
     #: Counts the statics answer does not report (besides the legacy version's).
     unreported: tuple[str, ...] = field(default_factory=tuple)
+    #: A hostile upstream: every reported count is this JSON value instead (``true``, ``-5``,
+    #: ``1.5``, ``"3"``, ``10**30``); ``None`` answers the real counts.
+    count_value: Any = None
+    #: Likewise every pool's ``desktop_count`` (``-5``, ``"3"``); ``None`` answers the real size.
+    desktop_count_value: Any = None
 
 
 class Shape:
@@ -82,19 +87,24 @@ class Shape:
     def filter_values(self) -> tuple[str, ...]:
         return FILTER_VALUES[self.settings.api_version]
 
-    def statics(self, counts: dict[str, int]) -> dict[str, int | None]:
+    def statics(self, counts: dict[str, int]) -> dict[str, Any]:
         """The statics answer: unreported counts left out, or ``null`` with ``nulls``."""
         settings = self.settings
         gone = set(settings.unreported)
         if settings.api_version == "legacy":
             gone |= set(LEGACY_UNREPORTED)
-        body: dict[str, int | None] = {}
+        body: dict[str, Any] = {}
         for name in COUNTS:
             if name not in gone:
-                body[name] = counts[name]
+                body[name] = counts[name] if settings.count_value is None else settings.count_value
             elif settings.nulls:
                 body[name] = None
         return body
+
+    def pool(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A pool's body, its ``desktop_count`` replaced with ``desktop_count_value``."""
+        size = self.settings.desktop_count_value
+        return body if size is None else {**body, "desktop_count": size}
 
     def sparse(self, body: dict[str, Any], *keys: str) -> dict[str, Any]:
         """With ``nulls``: each of ``keys`` whose value is empty (or a total) becomes ``null``."""

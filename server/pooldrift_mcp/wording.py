@@ -27,6 +27,7 @@ from pooldrift.errors import (
     BudgetExhaustedError,
     ConfigurationError,
     ConflictError,
+    ImplausibleCountError,
     InvalidInputError,
     MalformedResponseError,
     NotFoundError,
@@ -250,6 +251,16 @@ def _upstream_error(exc: APIError, doing: str, _: str) -> str:
 @_words(MalformedResponseError)
 def _malformed(exc: MalformedResponseError, doing: str, _: str) -> str:
     return _unavailable(exc, doing, "unreadable answer")
+
+
+@_words(ImplausibleCountError)
+def _implausible(exc: ImplausibleCountError, doing: str, _: str) -> str:
+    # not a count to quote as drift, and not a one-off: retrying answers the same
+    return (
+        f"Failed {doing}: the Workspace API's answer cannot be true — {exc.message}. Do not report "
+        "this pool's drift from it; the fault is upstream, so quote the request id to Huawei Cloud "
+        "support."
+    )
 
 
 @_words(APIStatusError)

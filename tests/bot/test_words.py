@@ -47,6 +47,7 @@ SAMPLES: dict[str, Any] = {
     "candidates": [("id1", "web-prod")],
     "status_code": 418,
     "request_id": "rid-1",
+    "pool": "web-prod (id1)",
     "retry_after": 7.0,
     **WHERE,
 }

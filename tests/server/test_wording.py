@@ -36,6 +36,7 @@ ARGUMENTS: dict[str, Any] = {
     "request_id": "req-0123",
     "error_code": "APIGW.0000",
     "error_msg": "upstream text",
+    "pool": "hr-win11 (a130ab3a-72bf-4b71-baa9-af4987c8e338)",
     "retry_after": 2.0,
 }
 

@@ -234,6 +234,19 @@ async def test_a_pool_failing_n_cycles_is_reported_once_then_recovered(
         assert "can be checked again" in message.text and len(slack.thread(message.ts)) == 1
 
 
+@pytest.mark.parametrize("value", [True, 10**30], ids=repr)
+async def test_implausible_counts_neither_open_nor_close_an_episode(
+    open_watch: Open, emulator: EmulatorServer, slack: SlackWebApi, value: object
+) -> None:
+    async with open_watch(failures=2) as watch:
+        await turn(watch)  # the demo's drifted pools open their episodes
+        slack.reset()
+        emulator.shape.update(count_value=value)  # every pool: counts that cannot be true
+        assert await turn(watch) == (0, 0), "a pool's implausible counts are a failed check"
+        emulator.shape.update(count_value=None)
+        assert await turn(watch) == (0, 0) and slack.chat_calls() == [], "nothing opened, nothing resolved"
+
+
 def sample(name: str, pool: Any, emulator: EmulatorServer, **extra: str) -> float | None:
     labels = {
         "pool_id": pool.id,
