@@ -179,7 +179,7 @@ async def test_a_wrong_answer_names_field_and_request_id(emulator: EmulatorServe
         with pytest.raises(errors.MalformedResponseError) as caught:
             await client.inconsistent_statics(pool.id)
     assert caught.value.message == (
-        "unexpected answer from the API (product_id: Input should be greater than or equal to 0)"
+        f"the API answered product_id=-1 for pool {pool.id}, which is not a count of desktops"
         " (request id r-7)"
     )
     for call in (

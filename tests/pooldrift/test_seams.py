@@ -51,6 +51,7 @@ RETRYABLE = {
     "APITimeoutError": True,
     "APIError": False,
     "MalformedResponseError": True,
+    "ImplausibleCountError": False,  # the same upstream answers the same count again
     "APIStatusError": False,
     "BadRequestError": False,
     "AuthenticationError": False,
@@ -82,6 +83,8 @@ def test_every_error_class_carries_its_own_classification() -> None:
             kw.update(project_id="p", region="r")
         if cls is errors.InvalidInputError:
             kw = {"field": "pool"}
+        if cls is errors.ImplausibleCountError:
+            kw = {"pool": "p", "request_id": None}
         exc = cls("message", **kw)  # type: ignore[arg-type]
         assert exc.retryable is RETRYABLE[cls.__name__], cls
     # labels that several fronts report must not collide across unrelated classes
