@@ -179,9 +179,10 @@ class Watch:
                         await self._turn()
                     elif self.deliverer is not None and await self.store.pending():
                         await self.deliver()
+                    wake = min(next_cycle, loop.time() + poll)
                 else:
                     next_cycle = loop.time()  # on taking over: a cycle at once
-                wake = min(next_cycle, loop.time() + poll)
+                    wake = loop.time() + poll  # meanwhile, look at the lease's pace, not at once
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=max(0.0, wake - loop.time()))
         finally:
