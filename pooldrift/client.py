@@ -20,13 +20,14 @@ from .config import Settings, load_settings, with_overrides
 from .errors import (
     AmbiguousPoolError,
     ImplausibleCountError,
+    ListingTooLongError,
     MalformedResponseError,
     PooldriftError,
     PoolNotFoundError,
     ProjectLookupError,
 )
 from .fetch import Fetcher
-from .listing import FilterValues, filtered_listing, last_page, marked, parse_kind, pool_answers
+from .listing import FilterValues, filtered_listing, last_page, marked, parse_kind, pool_answers, repeated
 from .models import (
     DesktopPool,
     DesktopPools,
@@ -244,25 +245,44 @@ class WorkspaceClient:
         return self._parse(DesktopPool, data, request_id)  # flat: ShowDesktopPoolDetailResponse
 
     async def list_pools(self, name: str | None = None, *, max_items: int | None = None) -> DesktopPools:
-        """Pools of the project (``name`` filters upstream), following pages to the end."""
+        """Pools of the project (``name`` filters upstream), following pages to the end or to
+        ``max_items``. Never more than ``POOLDRIFT_MAX_POOLS``: past it (unless ``max_items`` asks
+        for fewer) a ``ListingTooLongError``, and a page of pools listed already a
+        ``ListingRepeatsError``, so a listing whose pages never end stops, its memory bounded."""
+        return await self._pool_pages(name, max_items, "narrow it with a name filter")
+
+    async def _pool_pages(self, name: str | None, max_items: int | None, narrow: str) -> DesktopPools:
         params: dict[str, str] = {}
         if name is not None:
             params["name"] = validate_pool_ref(name)
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools"
+        bound = self.settings.max_pools
+        # one past the bound tells a listing of exactly ``bound`` pools from a longer one
+        want = max_items if max_items is not None and max_items <= bound else bound + 1
         pools: list[DesktopPool] = []
+        seen: set[str] = set()
         total: int | None = None
-        while True:
-            limit = _POOL_PAGE if max_items is None else min(_POOL_PAGE, max_items - len(pools))
+        while len(pools) < want:
+            limit = min(_POOL_PAGE, want - len(pools))
             page_params = {**params, "offset": str(len(pools)), "limit": str(limit)}
             data, request_id = await self._shared.fetcher.get_json(url, params=page_params, project=project)
             page = self._parse(PoolList, data, request_id)
             total = page.total_count
-            pools.extend(page.desktop_pools)
+            ids = [p.id for p in page.desktop_pools]
+            repeated(ids, seen, what="pools", offset=len(pools), request_id=request_id)
+            pools.extend(page.desktop_pools[:limit])
             if last_page(len(page.desktop_pools), limit, len(pools), total):
                 break
-            if max_items is not None and len(pools) >= max_items:
-                break
+        if len(pools) > bound:
+            matching = f" named like {shown(name)}" if name is not None else ""
+            raise ListingTooLongError(
+                f"more than {bound} pools{matching} in project {project} ({self._region}); "
+                f"{narrow}, or raise POOLDRIFT_MAX_POOLS",
+                what="pools",
+                bound=bound,
+                setting="POOLDRIFT_MAX_POOLS",
+            )
         return DesktopPools(total_count=max(total or 0, len(pools)), pools=pools)
 
     async def list_pool_desktops(
@@ -319,23 +339,38 @@ class WorkspaceClient:
     async def _desktop_pages(
         self, pool_id: str, kind: InconsistentType | None, value: str | None, max_items: int | None
     ) -> PoolDesktops:
+        """One listing of a pool's desktops, to its end or ``max_items``, bounded like the pools'
+        by ``POOLDRIFT_MAX_DESKTOPS`` (``ListingTooLongError``) and against repeated pages."""
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}/desktops"
+        bound = self.settings.max_desktops
+        want = max_items if max_items is not None and max_items <= bound else bound + 1
         desktops: list[PoolDesktop] = []
+        seen: set[str] = set()
         total: int | None = None
-        while max_items is None or len(desktops) < max_items:
-            limit = _DESKTOP_PAGE if max_items is None else min(_DESKTOP_PAGE, max_items - len(desktops))
+        while len(desktops) < want:
+            limit = min(_DESKTOP_PAGE, want - len(desktops))
             params = {"offset": str(len(desktops)), "limit": str(limit)}
             if value is not None:
                 params["inconsistent_type"] = value
             data, request_id = await self._shared.fetcher.get_json(url, params=params, project=project)
             page = self._parse(PoolDesktopPage, data, request_id)
             total = page.total_count
-            desktops.extend(
-                page.pool_desktops if kind is None else (marked(d, kind) for d in page.pool_desktops)
-            )
+            ids = [d.desktop_id for d in page.pool_desktops]
+            repeated(ids, seen, what="desktops", offset=len(desktops), request_id=request_id)
+            rows = page.pool_desktops[:limit]
+            desktops.extend(rows if kind is None else (marked(d, kind) for d in rows))
             if last_page(len(page.pool_desktops), limit, len(desktops), total):
                 break
+        if len(desktops) > bound:
+            which = f" differing in {kind.noun}" if kind is not None else ""
+            raise ListingTooLongError(
+                f"more than {bound} desktops{which} in pool {pool_id}; narrow it with a limit "
+                "or a kind of drift, or raise POOLDRIFT_MAX_DESKTOPS",
+                what="desktops",
+                bound=bound,
+                setting="POOLDRIFT_MAX_DESKTOPS",
+            )
         return PoolDesktops(
             pool_id=pool_id,
             inconsistent_type=kind,
@@ -349,18 +384,22 @@ class WorkspaceClient:
 
         Upstream's name filter may match substrings or whole names, with or without case: its
         answer is only a shortcut, every match is confirmed here, and where the answer cannot
-        show every pool named so in another case, the whole list is read."""
+        show every pool named so in another case, the whole list is read, up to
+        ``POOLDRIFT_MAX_POOLS``: past it, a ``ListingTooLongError`` asking for the pool's id."""
         ref = validate_pool_ref(ref)
         if is_pool_id(ref):
             return await self.get_pool(ref)
-        filtered = (await self.list_pools(name=ref)).pools
+        by_id = "ask for the pool by its id"
+        filtered = (await self._pool_pages(ref, None, by_id)).pools
         # every way of matching returns the pools named exactly ``ref``; one named so in another
         # case shows only when the filter ignores case, so an answer without any proves nothing
         exact = [p for p in filtered if p.name == ref]
         folded = [p for p in filtered if p.name.lower() == ref.lower()]
         everything: list[DesktopPool] | None = None
         if not folded:
-            everything = (await self.list_pools()).pools
+            everything = (
+                await self._pool_pages(None, None, f"the name filter found none named {shown(ref)}: {by_id}")
+            ).pools
             folded = [p for p in everything if p.name.lower() == ref.lower()]
         if len(exact) == 1:
             return exact[0]

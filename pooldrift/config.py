@@ -125,6 +125,16 @@ class Settings(PooldriftSettings):
         default=0, validation_alias=_env("POOLDRIFT_REQUESTS_PER_MINUTE"),
         description="Request budget: per process, or shared through POOLDRIFT_REDIS_URL; 0 means none.",
     )  # fmt: skip
+    max_pools: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=5000, validation_alias=_env("POOLDRIFT_MAX_POOLS"),
+        description="Most pools one listing reads (a project's, or those a name filter matches); "
+        "past it the answer is 'more than N pools', so memory stays bounded when pages never end.",
+    )  # fmt: skip
+    max_desktops: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=20000, validation_alias=_env("POOLDRIFT_MAX_DESKTOPS"),
+        description="Most desktops one listing of a pool's desktops reads; past it the answer "
+        "is 'more than N desktops'.",
+    )  # fmt: skip
     redis_url: SecretStr | None = Field(
         default=None, validation_alias=_env("POOLDRIFT_REDIS_URL"),
         description="Redis shared by replicas (the request budget); it may hold a password.",

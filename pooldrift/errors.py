@@ -11,7 +11,9 @@
     │   └── APITimeoutError           an attempt or the overall deadline ran out
     └── APIError                      the API answered, but not with what we need
         ├── MalformedResponseError    2xx with a body that is not the documented JSON
-        │   └── ImplausibleCountError a pool's count not a count, or above its desktops
+        │   ├── ImplausibleCountError a pool's count not a count, or above its desktops
+        │   └── ListingRepeatsError   a listing's page the same as the one before it
+        ├── ListingTooLongError       a listing past POOLDRIFT_MAX_POOLS / _MAX_DESKTOPS
         └── APIStatusError            a non-2xx answer; one class per meaningful status
             ├── BadRequestError           400
             ├── AuthenticationError       401 (APIGW.0301 bad signature, APIGW.0303 clock skew)
@@ -56,6 +58,8 @@ __all__ = [
     "ConflictError",
     "ImplausibleCountError",
     "InvalidInputError",
+    "ListingRepeatsError",
+    "ListingTooLongError",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -206,6 +210,42 @@ class ImplausibleCountError(MalformedResponseError):
         super().__init__(message, **kw)
         #: the pool the count is of, as ``name (id)`` when its name is known
         self.pool = pool
+
+
+class ListingRepeatsError(MalformedResponseError):
+    """A page of a listing with the same items as the page before it: the API, or a proxy before
+    it, ignores ``offset``. pooldrift stops there and says so rather than show what it read as
+    the listing: a scan or a lookup by name over part of the pools would look complete, and a
+    pool missing from it would pass for one that does not exist."""
+
+    outcome = "listing_repeats"
+    retryable = False  # reading again from the first page meets the same repeat
+
+    def __init__(self, message: str, *, what: str, **kw: Any) -> None:
+        kw.setdefault("status_code", 200)  # the API answered 2xx: the page itself is the fault
+        super().__init__(message, **kw)
+        #: what was being listed: "pools" or "desktops"
+        self.what = what
+
+
+class ListingTooLongError(APIError):
+    """A listing with more items than pooldrift reads in one answer (``bound``, the setting
+    ``setting``): a tenant that large, or an upstream whose pages never end. Memory stays bounded
+    by the bound; the answer is to narrow the listing (a name filter, a pool id) or raise the
+    setting."""
+
+    outcome = "listing_too_long"
+    retryable = False  # the same listing is as long the next time
+
+    def __init__(self, message: str, *, what: str, bound: int, setting: str, **kw: Any) -> None:
+        kw.setdefault("status_code", 200)
+        kw.setdefault("request_id", None)
+        super().__init__(message, **kw)
+        #: what was being listed: "pools" or "desktops"
+        self.what = what
+        self.bound = bound
+        #: the variable that sets the bound, e.g. POOLDRIFT_MAX_POOLS
+        self.setting = setting
 
 
 class APIStatusError(APIError):

@@ -1,4 +1,4 @@
-"""What the client's listings need beside the HTTP: when a page is the last, which
+"""What the client's listings need beside the HTTP: when a page is the last (or repeats), which
 ``inconsistent_type`` values an endpoint takes (the current four, or the two an older API version
 knows: learnt from one 400, then remembered per endpoint), and the API's answer for an unknown pool.
 """
@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
-from .errors import BadRequestError, InvalidInputError, NotFoundError
+from .errors import BadRequestError, InvalidInputError, ListingRepeatsError, NotFoundError
 from .models import InconsistentType, PoolDesktop, PoolDesktops
 from .validation import shown
 
@@ -21,6 +21,7 @@ __all__ = [
     "marked",
     "parse_kind",
     "pool_answers",
+    "repeated",
 ]
 
 #: How the API answers a pool id it does not know: 400 with this code ("The desktop pool does
@@ -103,6 +104,21 @@ def last_page(got: int, asked: int, fetched: int, total: int | None) -> bool:
     if got == 0:
         return True
     return fetched >= total if total is not None else got < asked
+
+
+def repeated(ids: list[str], seen: set[str], *, what: str, offset: int, request_id: str | None) -> None:
+    """Raise ``ListingRepeatsError`` when a non-empty page lists only items listed already (the
+    same page again: offset ignored); else add its ids to ``seen``. One item seen twice is
+    allowed: a pool created mid-listing shifts the next page by one."""
+    if ids and all(i in seen for i in ids):
+        raise ListingRepeatsError(
+            f"the API answered the {what} from offset {offset} with {len(ids)} {what} it had "
+            "already listed: it (or a proxy before it) repeats pages, so the listing stops there "
+            "rather than pass for complete" + (f" (request id {request_id})" if request_id else ""),
+            what=what,
+            request_id=request_id,
+        )
+    seen.update(ids)
 
 
 @contextmanager

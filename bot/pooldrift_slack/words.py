@@ -24,6 +24,8 @@ from pooldrift.errors import (
     ConflictError,
     ImplausibleCountError,
     InvalidInputError,
+    ListingRepeatsError,
+    ListingTooLongError,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -117,6 +119,7 @@ def _budget(exc: BudgetExhaustedError) -> str:
 # One entry per class, looked up by the error's exact class first, then its ancestors': a new
 # class is worded by its parent until it gets its own (a test keeps the table complete).
 _Wording = Callable[[Any], str]
+_RUNNER = "whoever runs pooldrift"
 WORDING: dict[type[PooldriftError], _Wording] = {
     PooldriftError: lambda exc: f":warning: {esc(exc.message)}",
     ConfigurationError: lambda exc: (
@@ -149,6 +152,19 @@ WORDING: dict[type[PooldriftError], _Wording] = {
     ImplausibleCountError: lambda exc: (
         f":rotating_light: The Workspace API's answer cannot be true: {esc(exc.message)}. The fault "
         "is on Huawei Cloud's side; pooldrift shows no drift from it."
+    ),
+    ListingTooLongError: lambda exc: (
+        f":straight_ruler: {esc(exc.message[0].upper() + exc.message[1:])}. "
+        + (
+            f"Narrow it: `{COMMAND} scan <part of a pool name>`, or ask for a pool by its id; "
+            if exc.what == "pools"
+            else "Ask for one kind of drift; "
+        )
+        + f"{_RUNNER} can raise `{exc.setting}`."
+    ),
+    ListingRepeatsError: lambda exc: (
+        f":rotating_light: The Workspace API's listing never ends: {esc(exc.message)}. The fault is "
+        f"upstream (the API or a proxy before it); {_RUNNER} may want to report it with the request id."
     ),
     APIStatusError: lambda exc: f":warning: The Workspace API refused the request: {esc(exc.message)}.",
     BadRequestError: lambda exc: (
@@ -183,7 +199,6 @@ WORDING: dict[type[PooldriftError], _Wording] = {
 
 # What to do about a pool or project a scan could not read, by the error's outcome label (the
 # scan keeps the label, not the exception); a test keeps it complete against errors.OUTCOMES.
-_RUNNER = "whoever runs pooldrift"
 NEXT_STEPS: dict[str, str] = {
     "error": _LATER,
     "configuration": f"{_RUNNER} should fix its configuration.",
@@ -205,6 +220,10 @@ NEXT_STEPS: dict[str, str] = {
     "throttled": f"Huawei Cloud is throttling requests. {_LATER}",
     "budget_exhausted": f"pooldrift's request budget (`POOLDRIFT_REQUESTS_PER_MINUTE`) is spent. {_LATER}",
     "server_error": f"The problem is on Huawei Cloud's side. {_LATER}",
+    "listing_too_long": (
+        f"Narrow it: `{COMMAND} scan <part of a pool name>`; {_RUNNER} can raise `POOLDRIFT_MAX_POOLS`."
+    ),
+    "listing_repeats": f"The Workspace API (or a proxy before it) repeats pages: {_RUNNER} should report it.",
 }
 
 

@@ -138,10 +138,17 @@ def list_pools(data: EmulatorData, shape: Shape, project_id: str, query: Query) 
             and (maintenance is None or p.in_maintenance_mode == maintenance)
             and (project is None or p.enterprise_project_id == project)
         ]
-        page = [_pool_body(shape, p.to_api(data.desktops_of(p.id))) for p in pools[offset : offset + limit]]
-    return 200, shape.sparse(
-        {"total_count": len(pools), "desktop_pools": page}, "total_count", "desktop_pools"
-    )
+        endless = shape.endless(
+            [_pool_body(shape, p.to_api(data.desktops_of(p.id))) for p in pools[:limit]] if limit else [],
+            offset, limit, key="id", label="name",
+        )  # fmt: skip
+        page = endless
+        if page is None:
+            page = [
+                _pool_body(shape, p.to_api(data.desktops_of(p.id))) for p in pools[offset : offset + limit]
+            ]
+    total = len(pools) if endless is None else None
+    return 200, shape.sparse({"total_count": total, "desktop_pools": page}, "total_count", "desktop_pools")
 
 
 def show_pool(data: EmulatorData, shape: Shape, project_id: str, pool_id: str) -> Answer:
@@ -196,10 +203,16 @@ def list_desktops(data: EmulatorData, shape: Shape, project_id: str, pool_id: st
             and (user is None or d.user_name == user)
             and (not wanted_ids or d.desktop_id in wanted_ids)
         ]
-        page = [_desktop_body(shape, d.to_api(pool)) for d in chosen[offset : offset + limit]]
+        endless = shape.endless(
+            [_desktop_body(shape, d.to_api(pool)) for d in chosen[:limit]] if limit else [],
+            offset, limit, key="desktop_id", label="computer_name",
+        )  # fmt: skip
+        page = endless
+        if page is None:
+            page = [_desktop_body(shape, d.to_api(pool)) for d in chosen[offset : offset + limit]]
     period = sum(1 for d in chosen if d.charge_mode == "period")
     body = {
-        "total_count": len(chosen),
+        "total_count": len(chosen) if endless is None else None,
         "pool_desktops": page,
         "on_demand_desktops_num": len(chosen) - period,
         "period_desktops_num": period,

@@ -1,5 +1,6 @@
 """How the emulator answers, within what the vendor's definitions allow: the API version, how the
-pool-name filter matches, and whether empty or unreported values come as ``null``.
+pool-name filter matches, and whether empty or unreported values come as ``null``; and, beyond
+them, hostile answers: counts that are no counts, listings whose pages never end.
 
 Changed at run time (tests, ``POST /_emulator/shape``) like the faults, and reset with them.
 """
@@ -7,6 +8,7 @@ Changed at run time (tests, ``POST /_emulator/shape``) like the faults, and rese
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -20,6 +22,9 @@ FILTER_VALUES = {
 #: Counts an older API version does not report at all.
 LEGACY_UNREPORTED = ("disk_num", "disk_size")
 NAME_FILTERS = ("icontains", "contains", "iexact", "exact")
+#: How listings page: as they should, pages that never end, or the first page again and again.
+PAGES = ("normal", "endless", "repeat")
+_FAKE = uuid.UUID("6f1d1c2e-8a43-4b55-9d0e-5b7a3c2f0e11")
 
 
 @dataclass
@@ -39,6 +44,10 @@ class ShapeSettings:
     count_value: Any = None
     #: Likewise every pool's ``desktop_count`` (``-5``, ``"3"``); ``None`` answers the real size.
     desktop_count_value: Any = None
+    #: A listing of pools or desktops that never ends, ``total_count`` null: ``endless`` answers
+    #: every page full, with items never seen before (the real ones again under new ids);
+    #: ``repeat`` answers that first page again whatever the offset (a proxy ignoring it).
+    pages: str = "normal"
 
 
 class Shape:
@@ -71,6 +80,8 @@ class Shape:
                 raise ValueError(f"api_version must be one of {', '.join(FILTER_VALUES)}")
             if merged["name_filter"] not in NAME_FILTERS:
                 raise ValueError(f"name_filter must be one of {', '.join(NAME_FILTERS)}")
+            if merged["pages"] not in PAGES:
+                raise ValueError(f"pages must be one of {', '.join(PAGES)}")
             self._settings = ShapeSettings(**merged)
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +116,22 @@ class Shape:
         """A pool's body, its ``desktop_count`` replaced with ``desktop_count_value``."""
         size = self.settings.desktop_count_value
         return body if size is None else {**body, "desktop_count": size}
+
+    def endless(
+        self, items: list[dict[str, Any]], offset: int, limit: int, *, key: str, label: str
+    ) -> list[dict[str, Any]] | None:
+        """With ``pages`` endless or repeat, the page at ``offset`` (repeat: always the first) of
+        a listing that never ends: ``items`` over and over, each copy with its own ``key`` (an id)
+        and ``label`` (a name); None when listings page as they should (or there is nothing)."""
+        mode = self.settings.pages
+        if mode == "normal" or not items:
+            return None
+        start = 0 if mode == "repeat" else offset
+        return [
+            {**items[i % len(items)], key: str(uuid.uuid5(_FAKE, f"{key}-{i}")),
+             label: f"{items[i % len(items)].get(label) or 'item'}-{i}"}
+            for i in range(start, start + limit)
+        ]  # fmt: skip
 
     def sparse(self, body: dict[str, Any], *keys: str) -> dict[str, Any]:
         """With ``nulls``: each of ``keys`` whose value is empty (or a total) becomes ``null``."""

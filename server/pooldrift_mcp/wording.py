@@ -29,6 +29,8 @@ from pooldrift.errors import (
     ConflictError,
     ImplausibleCountError,
     InvalidInputError,
+    ListingRepeatsError,
+    ListingTooLongError,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -263,6 +265,25 @@ def _implausible(exc: ImplausibleCountError, doing: str, _: str) -> str:
     )
 
 
+@_words(ListingTooLongError)
+def _too_long(exc: ListingTooLongError, doing: str, _: str) -> str:
+    narrow = (
+        "`name` (part of the pool's name) or `pool` as an id" if exc.what == "pools" else "`kind` or `limit`"
+    )
+    return (
+        f"Failed {doing}: {exc.message}. Call again narrowed with {narrow}; the server's operator "
+        f"can raise {exc.setting}. The same call will fail again."
+    )
+
+
+@_words(ListingRepeatsError)
+def _repeats(exc: ListingRepeatsError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: {exc.message}. Do not report the {exc.what} read as complete; the fault is "
+        "upstream (the API or a proxy before it), so quote the request id to whoever runs it."
+    )
+
+
 @_words(APIStatusError)
 def _refused(exc: APIStatusError, doing: str, _: str) -> str:
     return f"Failed {doing}: the Workspace API refused the request — {exc.message}."
@@ -340,6 +361,9 @@ _SCAN_NEXT: dict[str, str] = {
     "throttled": f"Throttled: retry the scan in a minute; {_TIGHT_LOOP}",
     "budget_exhausted": f"pooldrift's request budget is spent: retry in a minute; {_TIGHT_LOOP}",
     "project_lookup": "Scan this project with `project_id` (32 lowercase hex) and `region`.",
+    "listing_too_long": "Narrow the scan with `name`; the server's operator can raise POOLDRIFT_MAX_POOLS.",
+    "listing_repeats": "The API (or a proxy before it) repeats pages: its pools cannot be listed until "
+    "that is fixed upstream.",
 }
 
 

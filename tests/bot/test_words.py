@@ -48,6 +48,9 @@ SAMPLES: dict[str, Any] = {
     "status_code": 418,
     "request_id": "rid-1",
     "pool": "web-prod (id1)",
+    "what": "pools",
+    "bound": 5000,
+    "setting": "POOLDRIFT_MAX_POOLS",
     "retry_after": 7.0,
     **WHERE,
 }

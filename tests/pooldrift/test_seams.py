@@ -52,6 +52,8 @@ RETRYABLE = {
     "APIError": False,
     "MalformedResponseError": True,
     "ImplausibleCountError": False,  # the same upstream answers the same count again
+    "ListingRepeatsError": False,  # reading from the first page again meets the same repeat
+    "ListingTooLongError": False,  # the same listing is as long the next time
     "APIStatusError": False,
     "BadRequestError": False,
     "AuthenticationError": False,
@@ -85,6 +87,10 @@ def test_every_error_class_carries_its_own_classification() -> None:
             kw = {"field": "pool"}
         if cls is errors.ImplausibleCountError:
             kw = {"pool": "p", "request_id": None}
+        if cls is errors.ListingRepeatsError:
+            kw = {"what": "pools", "request_id": None}
+        if cls is errors.ListingTooLongError:
+            kw = {"what": "pools", "bound": 5, "setting": "POOLDRIFT_MAX_POOLS"}
         exc = cls("message", **kw)  # type: ignore[arg-type]
         assert exc.retryable is RETRYABLE[cls.__name__], cls
     # labels that several fronts report must not collide across unrelated classes

@@ -37,6 +37,9 @@ ARGUMENTS: dict[str, Any] = {
     "error_code": "APIGW.0000",
     "error_msg": "upstream text",
     "pool": "hr-win11 (a130ab3a-72bf-4b71-baa9-af4987c8e338)",
+    "what": "pools",
+    "bound": 5000,
+    "setting": "POOLDRIFT_MAX_POOLS",
     "retry_after": 2.0,
 }
 
