@@ -193,4 +193,4 @@ def regions(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(json_output=args.json)
+    return run_demo(json_output=args.json, keep=args.keep)
