@@ -163,8 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
-    demo = sub.add_parser("demo", help="start the emulator, check its pools, stop it")
+    demo = sub.add_parser("demo", help="start the emulator, check its pools, stop it (or --keep it)")
     demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="then keep the emulator running, with the exports that point pooldrift at it, until Ctrl-C",
+    )
     demo.set_defaults(sync="demo")
     return parser
 

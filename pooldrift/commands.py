@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichProgress
 
 from .client import WorkspaceClient, gather_all
-from .config import load_settings
+from .config import Settings, load_settings
 from .fleet import Progress, drill_down, scan_fleet
 from .models import annotate_drift
 from .regions import DEFAULT_REGION, REGIONS
@@ -172,25 +172,43 @@ async def desktops(args: argparse.Namespace) -> int:
 
 
 def regions(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    overrides = _endpoint_overrides(settings)
     if args.json:
         rows = [
-            {"region": r.id, "workspace_endpoint": r.workspace_endpoint, "iam_endpoint": r.iam_endpoint}
+            {
+                "region": r.id,
+                "workspace_endpoint": r.workspace_endpoint,
+                "iam_endpoint": r.iam_endpoint,
+                # where this region's calls really go: the vendor's endpoints unless overridden
+                "workspace_calls_go_to": settings.workspace_endpoint(r.id),
+                "iam_calls_go_to": settings.iam_base(r.id),
+                "overridden_by": [name for name, _value, _what in overrides],
+            }
             for r in REGIONS.values()
         ]
         emit(_dump(rows))
         return EXIT_OK
     emit(render_regions(list(REGIONS.values()), DEFAULT_REGION))
-    settings = load_settings()
-    for name, value, what in (
-        ("POOLDRIFT_ENDPOINT", settings.endpoint, "Workspace and IAM calls"),
-        ("HUAWEICLOUD_SDK_IAM_ENDPOINT", settings.iam_endpoint, "IAM calls"),
-    ):
-        if value:
-            emit(f"\n{name} is set: {what} go to it instead of the endpoints above.")
+    for name, value, what in overrides:
+        emit(f"\n{name}={value} is set: {what} of every region go to it instead of the endpoints above.")
     return EXIT_OK
+
+
+def _endpoint_overrides(settings: Settings) -> list[tuple[str, str, str]]:
+    """(variable, its value, which calls it takes) for each endpoint override that is set."""
+    found: list[tuple[str, str, str]] = []
+    if settings.endpoint:
+        what = "Workspace calls" if settings.iam_endpoint else "Workspace and IAM calls"
+        found.append(("POOLDRIFT_ENDPOINT", settings.endpoint, what))
+    if settings.iam_endpoint:
+        found.append(
+            ("HUAWEICLOUD_SDK_IAM_ENDPOINT", settings.iam_endpoint, "IAM calls (the project lookup)")
+        )
+    return found
 
 
 def demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(json_output=args.json)
+    return run_demo(json_output=args.json, keep=args.keep)

@@ -2,13 +2,19 @@
 
 It starts the emulator on a free loopback port, lists and scans its pools, checks the most
 drifted one by name, lists that pool's drifted desktops, and shows a typo's clear error.
+With ``--keep`` the emulator then stays up in the foreground, with the three exports that point
+``pooldrift`` at it printed, until Ctrl-C or SIGTERM (exit 0).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any, TextIO
 
 from .client import WorkspaceClient
 from .config import load_settings
@@ -17,15 +23,63 @@ from .errors import PooldriftError
 from .fleet import drill_down, scan_fleet
 from .render import render_drilldown, render_pools, render_report, render_scan
 
+NEXT_STEP = (
+    "\nStopped the emulator. To run these commands yourself, `pooldrift demo --keep` keeps it running\n"
+    "and prints the three exports that point pooldrift at it. For a real cloud: export\n"
+    "HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and POOLDRIFT_REGION (see the README's quick start)."
+)
 
-def run_demo(*, json_output: bool = False) -> int:
+
+def run_demo(*, json_output: bool = False, keep: bool = False) -> int:
     with EmulatorServer() as emulator:
         if not json_output:
             print(f"Started the bundled Workspace API emulator at {emulator.base_url}\n")
         result = asyncio.run(_run(emulator.base_url, emulator.access_key, emulator.secret_key, json_output))
+        if keep and result == 0:
+            # with --json the exports go to stderr, so stdout stays one JSON document
+            _keep_running(emulator, sys.stderr if json_output else sys.stdout)
+            return 0
     if not json_output:
-        print("\nStopped the emulator. Point POOLDRIFT_ENDPOINT elsewhere (or unset it) for a real cloud.")
+        print(NEXT_STEP)
     return result
+
+
+def exports(emulator: EmulatorServer) -> list[str]:
+    """The shell lines that point ``pooldrift`` at this emulator (its demo key pair)."""
+    return [
+        f"export HUAWEICLOUD_SDK_AK={emulator.access_key}",
+        f"export HUAWEICLOUD_SDK_SK={emulator.secret_key}",
+        f"export POOLDRIFT_ENDPOINT={emulator.base_url}",
+    ]
+
+
+def _keep_running(emulator: EmulatorServer, out: TextIO) -> None:
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        lines = [
+            "",
+            f"The emulator keeps running at {emulator.base_url}. In another terminal:",
+            "",
+            *(f"  {line}" for line in exports(emulator)),
+            "  source .venv/bin/activate    # or call .venv/bin/pooldrift",
+            "  pooldrift scan",
+            "",
+            "Press Ctrl-C to stop it.",
+        ]
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    out.write("Stopped the emulator.\n")
+    out.flush()
 
 
 async def _run(endpoint: str, ak: str, sk: str, json_output: bool) -> int:

@@ -195,3 +195,34 @@ def process_env(emulator: EmulatorServer, **extra: str) -> dict[str, str]:
     prefixes = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return {**env, **emulator_variables(emulator), **extra}
+
+
+EXPORT = re.compile(r"^\s*export (\w+)=(\S+)\s*$")
+
+
+@contextlib.contextmanager
+def kept_demo(pooldrift: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """``pooldrift demo --keep`` as a user runs it; yields the process and the exports it
+    printed (parsed from its own output, not known in advance); stops it at the end."""
+    prefixes = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    proc = subprocess.Popen(
+        [pooldrift, "demo", "--keep"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # our Ctrl-C goes to it only when a test sends it
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = LineReader(proc.stdout), LineReader(proc.stderr)
+    try:
+        try:
+            out.wait_for("Press Ctrl-C to stop", timeout=120)
+        except (TimeoutError, EOFError):
+            raise AssertionError(f"demo --keep did not get ready; stderr:\n{err.text(1.0)}") from None
+        exports = dict(found.groups() for line in out.lines if (found := EXPORT.match(line)))
+        yield proc, exports
+    finally:
+        stop_process(proc)

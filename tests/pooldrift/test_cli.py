@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from pooldrift.emulator import EmulatorServer
 from pooldrift.emulator.generate import FleetSpec
+from tests.helpers import kept_demo
 
 POOLDRIFT = str(Path(sys.executable).parent / "pooldrift")
 
@@ -172,6 +174,35 @@ def test_demo_runs_end_to_end() -> None:
         assert step in done.stdout
     assert "Stopped the emulator" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_demo_last_lines_name_a_next_step_the_user_can_take() -> None:
+    done = run({}, "demo", timeout=120)
+    tail = done.stdout.rstrip().splitlines()[-3:]
+    assert "pooldrift demo --keep" in tail[0], tail
+    assert "HUAWEICLOUD_SDK_AK" in "\n".join(tail) and "POOLDRIFT_REGION" in "\n".join(tail)
+    assert "Point POOLDRIFT_ENDPOINT elsewhere" not in done.stdout  # the user never set it
+
+
+def test_demo_keep_prints_exports_that_work_and_stops_cleanly_on_ctrl_c() -> None:
+    with kept_demo(POOLDRIFT) as (proc, exports):
+        assert set(exports) == {"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "POOLDRIFT_ENDPOINT"}
+        assert exports["POOLDRIFT_ENDPOINT"].startswith("http://127.0.0.1:")
+        prefixes = ("HUAWEICLOUD_", "POOLDRIFT_", "SLACK_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+        pools = subprocess.run(
+            [POOLDRIFT, "pools", "--json"], env={**env, **exports}, capture_output=True, text=True, timeout=60
+        )
+        assert pools.returncode == 0, pools.stderr
+        assert json.loads(pools.stdout)["total_count"] > 0
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+
+
+def test_demo_keep_stops_cleanly_on_sigterm() -> None:
+    with kept_demo(POOLDRIFT) as (proc, _exports):
+        proc.terminate()
+        assert proc.wait(30) == 0
 
 
 def test_demo_json() -> None:

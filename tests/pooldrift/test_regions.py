@@ -82,7 +82,7 @@ def test_regions_table_names_the_default_and_the_overrides() -> None:
     assert any(x.startswith("cn-north-4 (default)") for x in plain.stdout.splitlines())
     assert "is set" not in plain.stdout
     overridden = run_regions(POOLDRIFT_ENDPOINT="http://127.0.0.1:9")
-    assert "POOLDRIFT_ENDPOINT is set" in overridden.stdout
+    assert "POOLDRIFT_ENDPOINT=http://127.0.0.1:9 is set" in overridden.stdout
 
 
 @pytest.mark.parametrize("region", list(WorkspaceRegion.static_fields))
@@ -125,3 +125,29 @@ async def test_the_project_lookup_goes_to_the_vendors_iam_host(region: str, iam_
         (f"workspace.{region}.myhuaweicloud.com", f"/v2/{PROJECT}/desktop-pools/{POOL}/inconsistent-statics"),
     ]
     assert seen[0].params["name"] == region
+
+
+def test_regions_json_shows_where_calls_go_under_an_endpoint_override() -> None:
+    plain = {row["region"]: row for row in json.loads(run_regions("--json").stdout)}
+    assert plain["eu-west-101"]["iam_calls_go_to"] == "https://iam.eu-west-101.myhuaweicloud.eu"
+    assert plain["eu-west-101"]["overridden_by"] == []
+    done = run_regions("--json", POOLDRIFT_ENDPOINT="http://127.0.0.1:9")
+    assert done.returncode == 0, done.stderr
+    for row in json.loads(done.stdout):
+        assert row["workspace_calls_go_to"] == row["iam_calls_go_to"] == "http://127.0.0.1:9", row
+        assert row["overridden_by"] == ["POOLDRIFT_ENDPOINT"]
+        assert row["workspace_endpoint"] == vendor_workspace(row["region"])  # the vendor's, still shown
+
+
+def test_regions_table_names_each_override_its_value_and_the_calls_it_takes() -> None:
+    both = run_regions(
+        POOLDRIFT_ENDPOINT="http://127.0.0.1:9", HUAWEICLOUD_SDK_IAM_ENDPOINT="http://127.0.0.1:8"
+    )
+    assert both.returncode == 0, both.stderr
+    lines = [x for x in both.stdout.splitlines() if "is set" in x]
+    assert lines == [
+        "POOLDRIFT_ENDPOINT=http://127.0.0.1:9 is set: Workspace calls of every region go to it "
+        "instead of the endpoints above.",
+        "HUAWEICLOUD_SDK_IAM_ENDPOINT=http://127.0.0.1:8 is set: IAM calls (the project lookup) of every "
+        "region go to it instead of the endpoints above.",
+    ]
