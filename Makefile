@@ -49,7 +49,9 @@ $(DEPLOY_STAMP): requirements-deploy-lint.txt
 	@$(DEPLOY_BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy-lint.txt
 	@touch $@
 
-deploy-lint: $(DEPLOY_STAMP)
+deploy-lint: $(DEPLOY_STAMP) $(STAMP)
+	@# the project's own manifest checks (tests/deploy_checks.py): Redis persistence, auth, network, pods
+	$(BIN)/python -m pytest -q -p no:randomly -p no:cacheprovider tests/test_deploy.py
 	$(DEPLOY_BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(K8S_VERSION) $(K8S_MANIFESTS)
 	$(DEPLOY_BIN)/hadolint --failure-threshold info Dockerfile
 	$(DEPLOY_BIN)/checkov --quiet --compact --skip-download --framework kubernetes dockerfile \

@@ -270,6 +270,29 @@ def redis_auth_problems(docs: Docs) -> list[str]:
     return []
 
 
+def _arg(args: list[Any], flag: str) -> str | None:
+    return str(args[args.index(flag) + 1]) if flag in args[:-1] else None
+
+
+def redis_persistence_problems(docs: Docs) -> list[str]:
+    """redis-server keeps an append-only file in a folder on a PersistentVolumeClaim of the manifests."""
+    redis, pod = first_container(docs, "redis"), pod_spec(docs, "redis")
+    args = redis.get("args", [])
+    if _arg(args, "--appendonly") != "yes":
+        return [f"redis-server runs without --appendonly yes: the watch's episodes die with the pod ({args})"]
+    folder = _arg(args, "--dir") or "/data"
+    mounts = [m for m in redis.get("volumeMounts", []) if m["mountPath"].rstrip("/") == folder.rstrip("/")]
+    if len(mounts) != 1:
+        return [f"redis-server's folder {folder} is not a mounted volume"]
+    volumes = [v for v in pod.get("volumes", []) if v["name"] == mounts[0]["name"]]
+    claim = volumes[0].get("persistentVolumeClaim", {}).get("claimName") if volumes else None
+    if claim is None:
+        return [f"redis-server's folder {folder} is not on a PersistentVolumeClaim: {volumes}"]
+    if claim not in {doc["metadata"]["name"] for doc in of_kind(docs, "PersistentVolumeClaim")}:
+        return [f"the PersistentVolumeClaim {claim} is not in the manifests"]
+    return []
+
+
 CHECKS: dict[str, Callable[[Docs], list[str]]] = {
     "ingress": ingress_problems,
     "pdb": pdb_problems,
@@ -278,6 +301,7 @@ CHECKS: dict[str, Callable[[Docs], list[str]]] = {
     "pods": pod_problems,
     "spread": spread_problems,
     "redis-auth": redis_auth_problems,
+    "redis-persistence": redis_persistence_problems,
 }
 
 

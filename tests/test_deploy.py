@@ -195,6 +195,20 @@ FAULTS: list[tuple[str, str, Callable[[Docs], object]]] = [
         ),
     ),
     ("redis-auth", "URL before the password", lambda d: first_container(d, "pooldrift")["env"].reverse()),
+    (
+        "redis-persistence",
+        "no AOF",
+        lambda d: first_container(d, "redis")["args"].__setitem__(
+            first_container(d, "redis")["args"].index("--appendonly") + 1, "no"
+        ),
+    ),
+    (
+        "redis-persistence",
+        "emptyDir",
+        lambda d: pod_spec(d, "redis").update(volumes=[{"name": "data", "emptyDir": {}}]),
+    ),
+    ("redis-persistence", "claim missing", lambda d: d.remove(of_kind(d, "PersistentVolumeClaim")[0])),
+    ("redis-persistence", "not mounted", lambda d: first_container(d, "redis").pop("volumeMounts")),
 ]
 
 
