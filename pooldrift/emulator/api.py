@@ -75,7 +75,7 @@ def _project_body(config: EmulatorConfig, project: Project, base: str) -> dict[s
         "id": project.id,
         "name": project.name,
         "domain_id": config.domain_id,
-        "enabled": True,
+        "enabled": project.enabled,
         "is_domain": False,
         "parent_id": project.parent_id or config.domain_id,
         "description": project.description,

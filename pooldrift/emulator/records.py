@@ -184,6 +184,8 @@ class Project:
     #: The region project a subproject belongs to (``None``: a region's own, under the account).
     parent_id: str | None = None
     description: str = ""
+    #: IAM's ``enabled``: a disabled project is listed, and nothing in it is to be scanned.
+    enabled: bool = True
 
     @property
     def region(self) -> str:
