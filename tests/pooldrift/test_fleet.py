@@ -14,9 +14,18 @@ from pooldrift.emulator import EmulatorServer
 from pooldrift.emulator.data import Desktop, Pool, drift_of
 from pooldrift.emulator.generate import FleetSpec
 from pooldrift.errors import InvalidInputError
-from pooldrift.fleet import Baseline, _baseline, _difference, drill_down, scan_fleet
+from pooldrift.fleet import (
+    Baseline,
+    DriftedDesktop,
+    PoolDrilldown,
+    _baseline,
+    _difference,
+    drill_down,
+    scan_fleet,
+)
 from pooldrift.kinds import InconsistentType
-from pooldrift.payloads import DesktopPool, PoolDesktop
+from pooldrift.payloads import DesktopPool, PoolDesktop, Volume
+from pooldrift.render import render_drilldown
 
 #: each upstream failure a scan must report beside the rest, and the outcome it is reported as
 FAILURES = [
@@ -233,6 +242,55 @@ async def test_drill_down_reads_null_disks_as_none_and_absent_values_as_unknown(
     assert _baseline(DesktopPool.model_validate({"id": "x"})) == Baseline(
         product_id=None, image_id=None, data_disk_count=None, total_disk_gb=None
     )
+
+
+def test_a_data_disk_of_unreported_size_is_not_reported_and_no_data_disks_is_zero() -> None:
+    """A data volume the answer gives no size for leaves the capacity unknown (never counted as
+    0 GB), while its count stands; an empty data-disk list is 0 disks, a known capacity."""
+    pool = DesktopPool.model_validate(
+        {"id": "p", "name": "p", "root_volume": {"size": 80}, "data_volumes": [{"size": 100}, {"size": 50}]}
+    )
+    expected = _baseline(pool)
+    assert (expected.data_disk_count, expected.total_disk_gb) == (2, 230)
+    sizeless = PoolDesktop.model_validate(
+        {"desktop_id": "d1", "root_volume": {"size": 80}, "data_volumes": [{"size": 100}, {"id": "v"}]}
+    )
+    assert _difference(InconsistentType.DISK_SIZE, expected, sizeless).actual is None
+    assert _difference(InconsistentType.DISK_NUM, expected, sizeless).actual == 2
+    diskless = PoolDesktop.model_validate(
+        {"desktop_id": "d2", "root_volume": {"size": 80}, "data_volumes": []}
+    )
+    assert _difference(InconsistentType.DISK_NUM, expected, diskless).actual == 0
+    assert _difference(InconsistentType.DISK_SIZE, expected, diskless).actual == 80
+    # the pool's own side alike: one sizeless data disk, an unknown capacity of a known count
+    vague = _baseline(pool.model_copy(update={"data_volumes": [*pool.data_volumes, Volume()]}))
+    assert (vague.data_disk_count, vague.total_disk_gb) == (3, None)
+    bare = _baseline(pool.model_copy(update={"data_volumes": []}))
+    assert (bare.data_disk_count, bare.total_disk_gb) == (0, 80)
+
+    found = PoolDrilldown(
+        pool_id="p",
+        pool_name="p",
+        project_id="0" * 32,
+        region="cn-north-4",
+        expected=bare,
+        desktops=[
+            DriftedDesktop(
+                desktop_id=d.desktop_id,
+                differences=[
+                    _difference(k, bare, d) for k in (InconsistentType.DISK_NUM, InconsistentType.DISK_SIZE)
+                ],
+            )
+            for d in (sizeless, diskless)
+        ],
+        total_count=2,
+    )
+    lines = render_drilldown(found).splitlines()
+    assert "0 data disks, 80 GB in all" in lines[2]
+    rows = [
+        line.split("  ")[-1].strip() for line in lines if "Data-disk count" in line or "Disk capacity" in line
+    ]
+    assert rows == ["2", "not reported", "0", "80"]  # d1's count, d1's capacity, d2's count, d2's capacity
 
 
 async def test_a_scan_queues_for_connections_without_its_calls_timing_out(
