@@ -139,6 +139,16 @@ def test_each_pool_line_says_how_it_drifted() -> None:
     assert payload["response_type"] == "in_channel"
 
 
+@pytest.mark.parametrize(("limit", "rest"), [(3, None), (4, None), (2, 1), (1, 2)])
+def test_the_rest_is_counted_exactly_when_the_limit_cuts_the_list(limit: int, rest: int | None) -> None:
+    found = scan([entry(n, {K.IMAGE_ID: n}) for n in range(1, 4)] + [entry(9, dict.fromkeys(K, 0))])
+    payload = build(found, limit=limit)
+    within_limits(payload)
+    assert len(buttons(payload)) == min(limit, 3)
+    said = re.findall(r"…and (\d+) more pools with drift", mrkdwn(payload))
+    assert said == ([] if rest is None else [str(rest)])
+
+
 def test_failures_are_grouped_with_their_next_step() -> None:
     failures = [failure(i, "server_error") for i in range(7)]
     failures.append(failure(7, "permission_denied", status=403))

@@ -239,6 +239,23 @@ async def test_drifted_desktops_are_capped_with_the_count_of_the_rest(
     assert consistent["hint"] == "No desktop of this pool is listed as drifted."
 
 
+async def test_more_available_comes_from_the_apis_total_not_from_a_full_page(
+    settings: Settings, emulator: EmulatorServer
+) -> None:
+    """Exactly ``limit`` drifted desktops: a full page, and nothing more to list."""
+    pool = emulator.data.pool_named("sales-win11")
+    truth = expected_drifted(emulator, pool)
+    count = len(truth["desktops"])
+    async with connect(settings) as client:
+        _, _, exact = await call(client, "drifted_desktops", pool=pool.name, limit=count)
+        _, _, short = await call(client, "drifted_desktops", pool=pool.name, limit=count - 1)
+    check_drifted(exact, truth, limit=count)
+    assert exact is not None and exact["more_available"] is False and exact["total_count"] == count
+    assert exact["hint"] is None
+    assert short is not None and short["more_available"] is True
+    assert short["hint"].startswith(f"Showing {count - 1} of {count} drifted desktops")
+
+
 async def test_an_older_api_says_which_kinds_it_cannot_list(
     settings: Settings, emulator: EmulatorServer
 ) -> None:
