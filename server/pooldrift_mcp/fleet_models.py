@@ -120,6 +120,14 @@ class FleetDrift(Output):
         )
 
 
+#: pools not fully reported that the summary names (worst first); the rest are counted
+NAMED_UNREPORTED = 3
+
+
+def _clipped(name: str, most: int = 40) -> str:
+    return name if len(name) <= most else name[: most - 1] + "…"
+
+
 def _summary(scan: FleetScan) -> str:
     t = scan.totals
     projects = f"{t.projects} project" + ("s" if t.projects != 1 else "")
@@ -128,7 +136,10 @@ def _summary(scan: FleetScan) -> str:
         text += f" (at least {t.drifted_desktops_at_least} desktops)"
     text += f", {t.consistent_pools} consistent"
     if t.unknown_pools:
-        text += f", {t.unknown_pools} not fully reported"
+        unknown = [p.pool_name for p in scan.pools if not (p.report.drifted or p.report.consistent)]
+        names = ", ".join(_clipped(n) for n in unknown[:NAMED_UNREPORTED])
+        rest = len(unknown) - NAMED_UNREPORTED
+        text += f", {t.unknown_pools} not fully reported ({names}{f' and {rest} more' if rest > 0 else ''})"
     if t.failed_pools:
         text += f", {t.failed_pools} could not be read"
     if t.failed_projects:

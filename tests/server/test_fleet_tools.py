@@ -62,6 +62,30 @@ async def test_scan_ranks_every_pool_worst_first_as_the_emulator_counts(
     check_progress(seen, 12)
 
 
+@pytest.mark.parametrize("named", [1, 5])
+async def test_the_summary_names_the_pools_not_fully_reported(
+    settings: Settings, emulator: EmulatorServer, named: int
+) -> None:
+    """The pools with no drift reported but a count missing are named (the first three, worst
+    first) where the model quotes them, not only counted."""
+    for empty in [p for p in emulator.data.pools if not emulator.data.desktops_of(p.id)]:
+        emulator.data.remove_pool(empty.id)
+    unsure = sorted(p.name for p in emulator.data.pools)[:named]
+    for pool in emulator.data.pools:  # the others still drift without disk_size
+        for kind in ("product_id", "image_id", "disk_num", "disk_size"):
+            emulator.data.set_drift(pool.id, kind, 0)
+        if pool.name not in unsure:
+            emulator.data.set_drift(pool.id, "image_id", 1)
+    emulator.shape.update(unreported=("disk_size",))
+    async with connect(settings) as client:
+        _, _, structured = await call(client, "scan_pool_drift", limit=100)
+    assert structured is not None
+    unknown = [r["name"] for r in structured["pools"] if r["drifted_at_least"] == 0]
+    assert sorted(unknown) == unsure and structured["totals"]["unknown_pools"] == named
+    listed = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+    assert f", {named} not fully reported ({listed})" in structured["summary"]
+
+
 async def test_scan_is_capped_with_more_available_and_filtered_by_name(
     settings: Settings, emulator: EmulatorServer
 ) -> None:
