@@ -15,6 +15,7 @@ from pooldrift_mcp.tools import build_server
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings
 from pooldrift.emulator import EmulatorServer
+from pooldrift.emulator.data import Pool
 from pooldrift.watch.engine import Watch
 from pooldrift.watch.settings import load_watch_settings
 from pooldrift.watch.state import open_store
@@ -44,7 +45,9 @@ async def test_the_latest_changes_capped_oldest_first_with_since_and_trend(
 ) -> None:
     pool = emulator.data.pool_named("finance-win11")
     await watch.cycle()
-    counts = [1, 2, 3, 4, 5] * 7  # each cycle sees a change: drifted, then worse/better
+    # each cycle sees a change: drifted, then worse/better; not periodic in MAX_CHANGES, so the
+    # first 30 and the last 30 differ
+    counts = [1, 2, 3, 4, 5] * 7 + [2]
     for count in counts:
         emulator.data.set_drift(pool.id, "image_id", count)
         await watch.cycle()
@@ -84,3 +87,18 @@ async def test_days_is_a_strict_integer_from_1_to_90(settings: Settings, watch: 
     await watch.cycle()
     is_error, text, _ = await call(settings, "pool_drift_history", pool="finance-win11", days=days)
     assert is_error and text.startswith("Invalid argument") and "`days`" in text
+
+
+async def test_a_name_two_watched_pools_share_is_an_error_naming_both(
+    settings: Settings, emulator: EmulatorServer, watch: Watch
+) -> None:
+    template = emulator.data.pool_named("finance-win11")
+    twin = Pool.configured_like(template, id="00000000-0000-4000-8000-0000000007a1", name=template.name)
+    emulator.data.add_pool(twin, [])
+    await watch.cycle()
+    is_error, text, found = await call(settings, "pool_drift_history", pool=template.name)
+    assert is_error and found is None
+    assert "several watched pools are named" in text and "give an id" in text
+    assert template.id in text and twin.id in text
+    is_error, _, by_id = await call(settings, "pool_drift_history", pool=twin.id)
+    assert not is_error and by_id is not None and by_id["pool_id"] == twin.id
