@@ -32,6 +32,30 @@ async def test_at_most_twenty_and_the_last_is_final(pools: int) -> None:
     assert 1 <= len(sent) <= MOST and progress.sent == len(sent)
     assert sent[-1] == (pools, pools)
     assert [d for d, _ in sent] == sorted(d for d, _ in sent)
+    assert len(set(sent)) == len(sent), "the same numbers twice"
+    if pools >= 1000:  # spread over the whole scan, about a twentieth apart, not all at its start
+        assert sent[-2][0] >= 0.75 * pools
+
+
+async def test_a_total_that_grows_as_projects_list_stays_within_the_cap_and_ends_final() -> None:
+    """50 projects of 20 pools, each project's pools found as it lists: the total keeps growing,
+    so the steps shrink behind it; still at most MOST, one of them kept for the final numbers."""
+    sent: list[tuple[float, float | None]] = []
+
+    async def report(done: float, total: float | None, _: str | None) -> None:
+        sent.append((done, total))
+
+    done = total = 0
+    async with relayed(report) as progress:
+        for _ in range(50):
+            total += 20
+            progress(done, total)
+            for _ in range(20):
+                done += 1
+                progress(done, total)
+                await asyncio.sleep(0)
+    assert MOST - 2 <= len(sent) <= MOST and sent[-1] == (1000, 1000)
+    assert [d for d, _ in sent] == sorted(d for d, _ in sent)
 
 
 async def test_a_client_that_cannot_take_progress_still_gets_its_answer() -> None:
