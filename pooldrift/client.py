@@ -263,6 +263,7 @@ class WorkspaceClient:
         pools: list[DesktopPool] = []
         seen: set[str] = set()
         total: int | None = None
+        pages = 0
         while len(pools) < want:
             limit = min(_POOL_PAGE, want - len(pools))
             page_params = {**params, "offset": str(len(pools)), "limit": str(limit)}
@@ -274,6 +275,9 @@ class WorkspaceClient:
             pools.extend(page.desktop_pools[:limit])
             if last_page(len(page.desktop_pools), limit, len(pools), total):
                 break
+            pages += 1
+            if pages >= self.settings.max_pages:
+                raise self._too_many_pages("pools", len(pools), total, f"project {project} ({self._region})")
         if len(pools) > bound:
             matching = f" named like {shown(name)}" if name is not None else ""
             raise ListingTooLongError(
@@ -284,6 +288,18 @@ class WorkspaceClient:
                 setting="POOLDRIFT_MAX_POOLS",
             )
         return DesktopPools(total_count=max(total or 0, len(pools)), pools=pools)
+
+    def _too_many_pages(self, what: str, read: int, total: int | None, where: str) -> ListingTooLongError:
+        bound = self.settings.max_pages
+        claimed = f" of the {total} it reports" if total is not None else ""
+        return ListingTooLongError(
+            f"the API answered {bound} pages listing the {what} of {where} ({read} {what}{claimed}) "
+            "and has not reached the end: it pages too finely or never ends; narrow the listing, "
+            "or raise POOLDRIFT_MAX_PAGES",
+            what=what,
+            bound=bound,
+            setting="POOLDRIFT_MAX_PAGES",
+        )
 
     async def list_pool_desktops(
         self,
@@ -348,6 +364,7 @@ class WorkspaceClient:
         desktops: list[PoolDesktop] = []
         seen: set[str] = set()
         total: int | None = None
+        pages = 0
         while len(desktops) < want:
             limit = min(_DESKTOP_PAGE, want - len(desktops))
             params = {"offset": str(len(desktops)), "limit": str(limit)}
@@ -362,6 +379,9 @@ class WorkspaceClient:
             desktops.extend(rows if kind is None else (marked(d, kind) for d in rows))
             if last_page(len(page.pool_desktops), limit, len(desktops), total):
                 break
+            pages += 1
+            if pages >= self.settings.max_pages:
+                raise self._too_many_pages("desktops", len(desktops), total, f"pool {pool_id}")
         if len(desktops) > bound:
             which = f" differing in {kind.noun}" if kind is not None else ""
             raise ListingTooLongError(

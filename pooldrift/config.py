@@ -135,6 +135,11 @@ class Settings(PooldriftSettings):
         description="Most desktops one listing of a pool's desktops reads; past it the answer "
         "is 'more than N desktops'.",
     )  # fmt: skip
+    max_pages: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=500, validation_alias=_env("POOLDRIFT_MAX_PAGES"),
+        description="Most pages one listing reads: an upstream answering a page of one item at a "
+        "time under a total it never reaches stops there, not after thousands of requests.",
+    )  # fmt: skip
     redis_url: SecretStr | None = Field(
         default=None, validation_alias=_env("POOLDRIFT_REDIS_URL"),
         description="Redis shared by replicas (the request budget); it may hold a password.",

@@ -147,7 +147,7 @@ def list_pools(data: EmulatorData, shape: Shape, project_id: str, query: Query) 
             page = [
                 _pool_body(shape, p.to_api(data.desktops_of(p.id))) for p in pools[offset : offset + limit]
             ]
-    total = len(pools) if endless is None else None
+    total = len(pools) if endless is None else shape.endless_total()
     return 200, shape.sparse({"total_count": total, "desktop_pools": page}, "total_count", "desktop_pools")
 
 
@@ -212,7 +212,7 @@ def list_desktops(data: EmulatorData, shape: Shape, project_id: str, pool_id: st
             page = [_desktop_body(shape, d.to_api(pool)) for d in chosen[offset : offset + limit]]
     period = sum(1 for d in chosen if d.charge_mode == "period")
     body = {
-        "total_count": len(chosen) if endless is None else None,
+        "total_count": len(chosen) if endless is None else shape.endless_total(),
         "pool_desktops": page,
         "on_demand_desktops_num": len(chosen) - period,
         "period_desktops_num": period,

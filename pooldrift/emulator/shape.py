@@ -22,8 +22,11 @@ FILTER_VALUES = {
 #: Counts an older API version does not report at all.
 LEGACY_UNREPORTED = ("disk_num", "disk_size")
 NAME_FILTERS = ("icontains", "contains", "iexact", "exact")
-#: How listings page: as they should, pages that never end, or the first page again and again.
-PAGES = ("normal", "endless", "repeat")
+#: How listings page: as they should, pages that never end, the first page again and again, or
+#: pages of one new item each under a total that is never reached.
+PAGES = ("normal", "endless", "repeat", "trickle")
+#: The ``total_count`` a ``trickle`` listing claims: always more than it has listed.
+TRICKLE_TOTAL = 10**9
 _FAKE = uuid.UUID("6f1d1c2e-8a43-4b55-9d0e-5b7a3c2f0e11")
 
 
@@ -46,7 +49,8 @@ class ShapeSettings:
     desktop_count_value: Any = None
     #: A listing of pools or desktops that never ends, ``total_count`` null: ``endless`` answers
     #: every page full, with items never seen before (the real ones again under new ids);
-    #: ``repeat`` answers that first page again whatever the offset (a proxy ignoring it).
+    #: ``repeat`` answers that first page again whatever the offset (a proxy ignoring it);
+    #: ``trickle`` answers one new item a page, ``total_count`` always ``TRICKLE_TOTAL``.
     pages: str = "normal"
 
 
@@ -127,11 +131,18 @@ class Shape:
         if mode == "normal" or not items:
             return None
         start = 0 if mode == "repeat" else offset
+        if mode == "trickle":
+            limit = min(limit, 1)
         return [
             {**items[i % len(items)], key: str(uuid.uuid5(_FAKE, f"{key}-{i}")),
              label: f"{items[i % len(items)].get(label) or 'item'}-{i}"}
             for i in range(start, start + limit)
         ]  # fmt: skip
+
+    def endless_total(self) -> int | None:
+        """The ``total_count`` of a listing that never ends: null, or with ``trickle`` a total
+        always out of reach."""
+        return TRICKLE_TOTAL if self.settings.pages == "trickle" else None
 
     def sparse(self, body: dict[str, Any], *keys: str) -> dict[str, Any]:
         """With ``nulls``: each of ``keys`` whose value is empty (or a total) becomes ``null``."""

@@ -6,6 +6,8 @@ narrow it, on the client and the CLI; each call ends well inside a few seconds."
 from __future__ import annotations
 
 import asyncio
+import random
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from pooldrift import errors
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, with_overrides
 from pooldrift.emulator import EmulatorServer
+from pooldrift.emulator.data import Pool
+from pooldrift.emulator.records import in_line_desktop
 from pooldrift.fleet import scan_fleet
 from tests.pooldrift.test_cli import run
 
@@ -78,6 +82,48 @@ async def test_a_repeated_pool_page_is_an_upstream_fault_not_the_listing(
     assert "repeats pages" in caught.value.message and caught.value.what == "pools"
     assert isinstance(caught.value, errors.MalformedResponseError) and not caught.value.retryable
     assert emulator.requests.count("/desktop-pools") == 2  # the first page, then its repeat
+
+
+async def test_pages_of_one_item_under_a_total_never_reached_stop_at_the_page_bound(
+    settings: Settings, emulator: EmulatorServer
+) -> None:
+    """Neither a repeated page nor the item bound stops it (each page is one new item, well under
+    5,000): the bound on pages does, after exactly that many requests, for pools and desktops."""
+    emulator.shape.update(pages="trickle")
+    async with WorkspaceClient(with_overrides(settings, max_pages=40)) as client:
+        with pytest.raises(errors.ListingTooLongError) as pools:
+            await within(client.list_pools())
+        assert emulator.requests.count("/desktop-pools") == 40
+        emulator.requests.clear()
+        with pytest.raises(errors.ListingTooLongError) as desktops:
+            await within(client.list_pool_desktops(pool_id(emulator)))
+        assert emulator.requests.count("/desktops") == 40
+    for caught, what in ((pools, "pools"), (desktops, "desktops")):
+        assert caught.value.setting == "POOLDRIFT_MAX_PAGES" and caught.value.bound == 40
+        assert caught.value.what == what and not caught.value.retryable
+        assert caught.value.message.startswith(f"the API answered 40 pages listing the {what} of ")
+        assert f"(40 {what} of the 1000000000 it reports)" in caught.value.message
+        assert caught.value.message.endswith("narrow the listing, or raise POOLDRIFT_MAX_PAGES")
+
+
+async def test_a_listing_of_many_full_pages_within_the_page_bound_is_no_error(
+    settings: Settings, emulator: EmulatorServer
+) -> None:
+    """The page bound counts pages that did not end the listing: 3 pages of 100 desktops and a
+    last short one read whole with a bound of 4."""
+    template = emulator.data.pool_named(POOL)
+    pool = Pool.configured_like(template, id="00000000-0000-4000-8000-0000000003b1", name="big-pool")
+    rng, at = random.Random(3), datetime(2026, 1, 5, tzinfo=UTC)
+    members = [
+        in_line_desktop(rng, pool, name=f"BIG{i:04d}", created=at, ip=f"10.9.{i // 250}.{i % 250 + 2}")
+        for i in range(350)
+    ]
+    emulator.data.add_pool(pool, members)
+    async with WorkspaceClient(with_overrides(settings, max_pages=4)) as client:
+        assert len((await client.list_pool_desktops(pool.id)).desktops) == 350
+    async with WorkspaceClient(with_overrides(settings, max_pages=3)) as client:
+        with pytest.raises(errors.ListingTooLongError, match="answered 3 pages"):
+            await client.list_pool_desktops(pool.id)
 
 
 @pytest.mark.parametrize("pages", ["endless", "repeat"])

@@ -40,3 +40,20 @@ async def test_a_repeated_page_is_a_tool_error_saying_so(
     async with connect(settings) as client, asyncio.timeout(ENDS_WITHIN):
         is_error, text, _ = await call(client, "pool_inconsistency", pool="nosuchpool")
     assert is_error and "repeats pages" in text and "Do not report the pools read as complete" in text
+
+
+async def test_pages_of_one_item_stop_at_the_page_bound_with_the_setting_named(
+    settings: Settings, emulator: EmulatorServer
+) -> None:
+    pool = emulator.data.pool_named("sales-win11")
+    emulator.shape.update(pages="trickle")
+    async with connect(with_overrides(settings, max_pages=30)) as client, asyncio.timeout(ENDS_WITHIN):
+        is_error, by_name, _ = await call(client, "pool_inconsistency", pool="nosuchpool")
+        assert is_error
+        is_error, desktops, _ = await call(client, "drifted_desktops", pool=pool.id, limit=100)
+    assert is_error
+    for text in (by_name, desktops):
+        assert "the API answered 30 pages" in text and "POOLDRIFT_MAX_PAGES" in text, text
+        assert "The same call will fail again." in text and "Traceback" not in text
+    assert "`name` (part of the pool's name) or `pool` as an id" in by_name
+    assert "`kind` or `limit`" in desktops
