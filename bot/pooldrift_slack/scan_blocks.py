@@ -153,7 +153,8 @@ def _failed_name(failure: ScanFailure) -> str:
 def _failure_line(group: list[ScanFailure]) -> str:
     first, count = group[0], len(group)
     status = ""
-    if first.status_code is not None:
+    # an answer the API gave with 200 (a listing too long, a malformed body) is no HTTP error
+    if first.status_code is not None and not 200 <= first.status_code < 300:
         code_ = f" {esc(first.error_code)}" if first.error_code else ""
         status = f" (HTTP {first.status_code}{code_})"
     names = ", ".join(_failed_name(f) for f in group[:_NAMES_PER_FAILURE])

@@ -32,3 +32,4 @@ async def test_slack_scan_lists_the_endless_project_with_how_to_narrow_it(
     said = json.dumps([p.body for p in posts])
     assert "listing too long" in said and "scan <part of a pool name>" in said, said[:2000]
     assert "POOLDRIFT_MAX_POOLS" in said
+    assert "HTTP 200" not in said, "an answer the API gave with 200 is not worded as an HTTP error"
