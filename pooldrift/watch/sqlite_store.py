@@ -100,6 +100,25 @@ def _at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+#: how long a replica waits for another's lock (SQLite's busy timeout, and the WAL switch's)
+_BUSY_S = 10.0
+
+
+def _write_ahead(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``, tried again while another connection holds the file: the
+    switch takes no busy timeout, so two replicas creating the file at once had one fail with
+    "database is locked"."""
+    deadline = time.monotonic() + _BUSY_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE (the write lock now, so two writers queue instead of failing later)."""
@@ -146,9 +165,9 @@ class SqliteStore:
             else:
                 self._make_folder()
                 conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_S * 1000:.0f}")
             if not self.readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _write_ahead(conn)
                 conn.execute("PRAGMA synchronous = FULL")
             self._migrate(conn)
             if not self.readonly:
@@ -233,11 +252,19 @@ class SqliteStore:
                 )
             self._check_layout(conn)
             return
-        if version == 0 and (found := _tables(conn)):
-            # never add our tables to another application's file
-            raise self._foreign(found)
-        for number in range(version, SCHEMA_VERSION):
-            with _transaction(conn):
+        # the version read again under the write lock: two replicas starting on a new file at once
+        # both saw 0, and the second must not run the migrations the first has just run
+        with _transaction(conn):
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"the state file {str(self.path)!r} was written by a newer pooldrift "
+                    f"(layout {version}; this one knows {SCHEMA_VERSION})"
+                )
+            if version == 0 and (found := _tables(conn)):
+                # never add our tables to another application's file
+                raise self._foreign(found)
+            for number in range(version, SCHEMA_VERSION):
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
                         conn.execute(statement)

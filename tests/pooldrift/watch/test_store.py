@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,6 +169,33 @@ async def test_sqlite_is_durable_versioned_and_read_only_for_readers(tmp_path: P
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(ConfigurationError, match="newer pooldrift"):
         await SqliteStore(path).open()
+
+
+def test_replicas_opening_a_new_state_file_at_once_both_open_it(tmp_path: Path) -> None:
+    """Two replicas (threads here, each with its own connection) create the same new file at the
+    same moment: the one that waited for the write lock finds the tables made, not "table
+    subjects already exists"."""
+    failures: list[BaseException] = []
+
+    def opened(path: Path, start: threading.Barrier) -> None:
+        async def go() -> None:
+            start.wait()
+            store = await SqliteStore(path).open()
+            await store.aclose()
+
+        try:
+            asyncio.run(go())
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+
+    for round_ in range(20):
+        path, start = tmp_path / f"state-{round_}.db", threading.Barrier(2)
+        replicas = [threading.Thread(target=opened, args=(path, start)) for _ in range(2)]
+        for thread in replicas:
+            thread.start()
+        for thread in replicas:
+            thread.join(30)
+    assert failures == []
 
 
 async def test_redis_refuses_a_newer_layout_and_never_shows_its_url(redis_url: str) -> None:
