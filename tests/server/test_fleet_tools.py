@@ -11,7 +11,7 @@ from pooldrift_mcp.fleet_models import MAX_FAILURES_SHOWN
 
 from pooldrift.config import Settings
 from pooldrift.emulator import EmulatorServer, FleetSpec
-from pooldrift.errors import STATISTICS_ACTION
+from pooldrift.errors import LIST_POOLS_ACTION, STATISTICS_ACTION
 from tests.server.support import expected_drifted, expected_pool_rows, expected_totals
 from tests.server.test_tools import call, connect
 
@@ -124,7 +124,7 @@ async def test_a_failing_project_is_one_failure_with_its_next_step(
     [failure] = structured["failures"]
     assert failure["pool_id"] is None and failure["project_id"] == emulator.project_id
     assert failure["outcome"] == "permission_denied"
-    assert "read access to Workspace desktop pools" in failure["next_step"]
+    assert f"needs the IAM action {LIST_POOLS_ACTION}." in failure["next_step"]
     assert structured["totals"]["failed_projects"] == 1
     assert "the projects could not be listed" in structured["summary"]
 
