@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pooldrift.errors import (
-    STATISTICS_ACTION,
     AmbiguousPoolError,
     APIConnectionError,
     APIError,
@@ -245,9 +244,7 @@ NEXT_STEPS: dict[str, str] = {
     "unauthenticated": (
         f"{_RUNNER} should check its access key pair ({_names(CREDENTIAL_VARIABLES)}) and its server clock."
     ),
-    "permission_denied": (
-        f"Give pooldrift's IAM user read access to desktop pools there, including `{STATISTICS_ACTION}`."
-    ),
+    "permission_denied": "Ask an administrator to give pooldrift's IAM user the permission this needs there.",
     "not_found": "It may have been deleted meanwhile, or have no Workspace there: scan again.",
     "conflict": f"It is busy with another operation. {_LATER}",
     "throttled": f"Huawei Cloud is throttling requests. {_LATER}",
@@ -260,8 +257,11 @@ NEXT_STEPS: dict[str, str] = {
 }
 
 
-def next_step(outcome: str) -> str:
-    """What to do about a failure with this outcome label (a new label gets the generic step)."""
+def next_step(outcome: str, *, iam_action: str | None = None) -> str:
+    """What to do about a failure with this outcome label (a new label gets the generic step);
+    for a 403, ``iam_action`` is the action refused."""
+    if outcome == "permission_denied" and iam_action:
+        return f"Ask an administrator to give pooldrift's IAM user `{iam_action}` there."
     step = NEXT_STEPS.get(outcome, NEXT_STEPS["error"])
     # a sentence starts upper case, but pooldrift is always spelt in lower case
     return step if step.startswith("pooldrift") else step[0].upper() + step[1:]

@@ -16,8 +16,6 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from pooldrift.errors import (
-    LIST_POOLS_ACTION,
-    STATISTICS_ACTION,
     AmbiguousPoolError,
     APIConnectionError,
     APIError,
@@ -371,12 +369,13 @@ _SCAN_NEXT: dict[str, str] = {
 }
 
 
-def scan_next_step(outcome: str, *, scope: str, status_code: int | None = None) -> str:
-    """What to do about a pool (``scope="pool"``) or a whole project a fleet scan could not
-    read, from the failure's outcome label (``PooldriftError.outcome``) and HTTP status."""
+def scan_next_step(outcome: str, *, status_code: int | None = None, iam_action: str | None = None) -> str:
+    """What to do about a pool or a whole project a fleet scan could not read, from the
+    failure's outcome label (``PooldriftError.outcome``), HTTP status and, for a 403, the IAM
+    action refused."""
     if outcome == "permission_denied":
-        action = STATISTICS_ACTION if scope == "pool" else LIST_POOLS_ACTION
-        return f"The IAM user needs the IAM action {action}. {_GRANT}"
+        action = f"the IAM action {iam_action}" if iam_action else "access to this call"
+        return f"The IAM user needs {action}. {_GRANT}"
     # the core's own judgement of which 5xx may change its mind
     if outcome == "server_error" and status_code is not None and not _may_recover(status_code):
         return _NOT_SERVED

@@ -155,4 +155,5 @@ def test_every_outcome_a_scan_can_report_has_a_next_step() -> None:
         assert step[0].isupper() or step.startswith("pooldrift"), step
         assert step.endswith("."), step
     assert next_step("a_label_added_later") == next_step("error")
-    assert e.STATISTICS_ACTION in next_step("permission_denied")
+    assert f"`{e.LIST_POOLS_ACTION}`" in next_step("permission_denied", iam_action=e.LIST_POOLS_ACTION)
+    assert "the permission this needs" in next_step("permission_denied")
