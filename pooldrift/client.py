@@ -18,6 +18,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from .config import Settings, load_settings, with_overrides
 from .errors import (
+    LIST_DESKTOPS_ACTION,
+    LIST_POOLS_ACTION,
+    PROJECT_LOOKUP_ACTION,
+    SHOW_POOL_ACTION,
+    STATISTICS_ACTION,
     AmbiguousPoolError,
     ImplausibleCountError,
     ListingTooLongError,
@@ -186,7 +191,9 @@ class WorkspaceClient:
 
     async def _lookup_project(self) -> str:
         url = f"{self.settings.iam_base(self._region)}/v3/projects"
-        data, _ = await self._shared.fetcher.get_json(url, params={"name": self._region})
+        data, _ = await self._shared.fetcher.get_json(
+            url, params={"name": self._region}, action=PROJECT_LOOKUP_ACTION
+        )
         projects = data.get("projects") if isinstance(data, dict) else None
         if not isinstance(projects, list):
             raise ProjectLookupError("IAM answered the project lookup without a project list")
@@ -209,7 +216,9 @@ class WorkspaceClient:
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}/inconsistent-statics"
         with pool_answers():
-            data, request_id = await self._shared.fetcher.get_json(url, project=project)
+            data, request_id = await self._shared.fetcher.get_json(
+                url, project=project, action=STATISTICS_ACTION
+            )
         if isinstance(data, dict):
             for name in InconsistentStatics.model_fields:
                 value = data.get(name)
@@ -241,7 +250,9 @@ class WorkspaceClient:
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/desktop-pools/{pool_id}"
         with pool_answers():
-            data, request_id = await self._shared.fetcher.get_json(url, project=project)
+            data, request_id = await self._shared.fetcher.get_json(
+                url, project=project, action=SHOW_POOL_ACTION
+            )
         return self._parse(DesktopPool, data, request_id)  # flat: ShowDesktopPoolDetailResponse
 
     async def list_pools(self, name: str | None = None, *, max_items: int | None = None) -> DesktopPools:
@@ -267,7 +278,9 @@ class WorkspaceClient:
         while len(pools) < want:
             limit = min(_POOL_PAGE, want - len(pools))
             page_params = {**params, "offset": str(len(pools)), "limit": str(limit)}
-            data, request_id = await self._shared.fetcher.get_json(url, params=page_params, project=project)
+            data, request_id = await self._shared.fetcher.get_json(
+                url, params=page_params, project=project, action=LIST_POOLS_ACTION
+            )
             page = self._parse(PoolList, data, request_id)
             total = page.total_count
             ids = [p.id for p in page.desktop_pools]
@@ -370,7 +383,9 @@ class WorkspaceClient:
             params = {"offset": str(len(desktops)), "limit": str(limit)}
             if value is not None:
                 params["inconsistent_type"] = value
-            data, request_id = await self._shared.fetcher.get_json(url, params=params, project=project)
+            data, request_id = await self._shared.fetcher.get_json(
+                url, params=params, project=project, action=LIST_DESKTOPS_ACTION
+            )
             page = self._parse(PoolDesktopPage, data, request_id)
             total = page.total_count
             ids = [d.desktop_id for d in page.pool_desktops]

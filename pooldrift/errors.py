@@ -44,7 +44,12 @@ import httpx2
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",
+    "IAM_ACTIONS",
+    "LIST_DESKTOPS_ACTION",
+    "LIST_POOLS_ACTION",
     "OUTCOMES",
+    "PROJECT_LOOKUP_ACTION",
+    "SHOW_POOL_ACTION",
     "STATISTICS_ACTION",
     "APIConnectionError",
     "APIError",
@@ -75,8 +80,21 @@ __all__ = [
 
 _MAX_UPSTREAM_TEXT = 300
 
-#: The IAM action the drift counts need (from the vendor's API page).
+#: The IAM action each call pooldrift makes needs, so that a 403 names the one refused: the drift
+#: counts' is from the vendor's API page, the others follow its naming (manifests/iam/README.md);
+#: manifests/iam/pooldrift-readonly.json grants every one (a test keeps the two in step).
 STATISTICS_ACTION = "workspace:desktopPools:getStatisticsByInconsistent"
+LIST_POOLS_ACTION = "workspace:desktopPools:list"
+SHOW_POOL_ACTION = "workspace:desktopPools:get"
+LIST_DESKTOPS_ACTION = "workspace:desktopPools:listDesktops"
+PROJECT_LOOKUP_ACTION = "iam:projects:listProjects"
+IAM_ACTIONS = (
+    STATISTICS_ACTION,
+    LIST_POOLS_ACTION,
+    SHOW_POOL_ACTION,
+    LIST_DESKTOPS_ACTION,
+    PROJECT_LOOKUP_ACTION,
+)
 #: The vendor advises retrying 2–5 s after a throttled call (APIGW.0308) that gives no Retry-After.
 DEFAULT_RETRY_AFTER = 5.0
 
@@ -265,9 +283,14 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """403: authenticated, but not allowed (IAM policy)."""
+    """403: authenticated, but not allowed (IAM policy); ``iam_action`` is the action the refused
+    call needs (one of ``IAM_ACTIONS``), when the caller said which call it was."""
 
     outcome = "permission_denied"
+
+    def __init__(self, message: str, *, iam_action: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.iam_action = iam_action
 
 
 class NotFoundError(APIStatusError):
@@ -388,8 +411,9 @@ def _body_snippet(response: httpx2.Response) -> str:
     return " ".join(text.split())[:120]
 
 
-def status_error_from_response(response: httpx2.Response) -> APIStatusError:
-    """Map a non-2xx response to its class, keeping code, message and request id."""
+def status_error_from_response(response: httpx2.Response, *, action: str | None = None) -> APIStatusError:
+    """Map a non-2xx response to its class, keeping code, message and request id; a 403 keeps
+    ``action``, the IAM action of the call refused."""
     status = response.status_code
     request_id = response.headers.get("X-Request-Id")
     fields = _error_fields(response.content)
@@ -402,6 +426,8 @@ def status_error_from_response(response: httpx2.Response) -> APIStatusError:
     kw: dict[str, Any] = {"status_code": status, "request_id": request_id, **fields}
     if cls is RateLimitError:
         kw["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    if cls is PermissionDeniedError:
+        kw["iam_action"] = action
     return cls(message, **kw)
 
 

@@ -87,9 +87,15 @@ class Fetcher:
                 await self._budget.aclose()
 
     async def get_json(
-        self, url: str, *, params: dict[str, str] | None = None, project: str | None = None
+        self,
+        url: str,
+        *,
+        params: dict[str, str] | None = None,
+        project: str | None = None,
+        action: str | None = None,
     ) -> Answer:
-        """GET through the cache and in-flight coalescing; returns (json, request id)."""
+        """GET through the cache and in-flight coalescing; returns (json, request id). ``action``
+        is the IAM action the call needs: a 403 names it."""
         key: _Key = (url, tuple(sorted(params.items())) if params else (), project)
         now = time.monotonic()
         if self._settings.cache_ttl:
@@ -108,7 +114,7 @@ class Fetcher:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            answer = await self._fetch_json(url, params, project)
+            answer = await self._fetch_json(url, params, project, action)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -125,16 +131,20 @@ class Fetcher:
             self._recent[key] = (time.monotonic() + self._settings.cache_ttl, answer)
         return answer
 
-    async def _fetch_json(self, url: str, params: dict[str, str] | None, project: str | None) -> Answer:
+    async def _fetch_json(
+        self, url: str, params: dict[str, str] | None, project: str | None, action: str | None
+    ) -> Answer:
         """One GET with limits, retries and one overall deadline; the up gauge follows its end."""
         try:
-            return await self._retried(url, params, project)
+            return await self._retried(url, params, project, action)
         except (APIConnectionError, ServerError):
             # every attempt allowed went unanswered or met a 5xx (an answer below 500 set it to 1)
             metrics.UPSTREAM_UP.set(0)
             raise
 
-    async def _retried(self, url: str, params: dict[str, str] | None, project: str | None) -> Answer:
+    async def _retried(
+        self, url: str, params: dict[str, str] | None, project: str | None, action: str | None
+    ) -> Answer:
         settings = self._settings
         loop = asyncio.get_running_loop()
         patient = _PATIENT.get()
@@ -144,7 +154,9 @@ class Fetcher:
             async with asyncio.timeout_at(loop.time() + settings.deadline) as timer:
                 for attempt in range(1, settings.max_attempts + 1):
                     try:
-                        return await self._attempt(url, params, headers, timer, patient=patient)
+                        return await self._attempt(
+                            url, params, headers, timer, patient=patient, action=action
+                        )
                     except PooldriftError as exc:
                         last = exc
                         decision = retry_policy(exc)
@@ -205,6 +217,7 @@ class Fetcher:
         timer: asyncio.Timeout,
         *,
         patient: bool = False,
+        action: str | None = None,
     ) -> tuple[Any, str | None]:
         await self._admit(timer, patient=patient)
         try:
@@ -253,7 +266,7 @@ class Fetcher:
         if response.status_code == 429:
             metrics.UPSTREAM_THROTTLED.inc()
         if not response.is_success:
-            raise status_error_from_response(response)
+            raise status_error_from_response(response, action=action)
         try:
             return response.json(), request_id
         except ValueError:

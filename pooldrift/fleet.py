@@ -64,6 +64,7 @@ class ScanFailure(BaseModel):
     status_code: int | None = Field(default=None, description="HTTP status of the API's answer, if any.")
     error_code: str | None = Field(default=None, description="The API's error code, e.g. APIGW.0308.")
     request_id: str | None = Field(default=None, description="X-Request-Id to quote to support.")
+    iam_action: str | None = Field(default=None, description="The IAM action refused (a 403), when known.")
     message: str = Field(description="What went wrong, in words.")
 
     @classmethod
@@ -87,6 +88,7 @@ class ScanFailure(BaseModel):
             status_code=getattr(exc, "status_code", None),
             error_code=getattr(exc, "error_code", None),
             request_id=getattr(exc, "request_id", None),
+            iam_action=getattr(exc, "iam_action", None),
             message=exc.message,
         )
 

@@ -163,14 +163,18 @@ def _failure_line(group: list[ScanFailure]) -> str:
     if first.request_id:
         request = f" Request id {code(first.request_id)}" + (" (the first)." if count > 1 else ".")
     what = f"*{_plural(count, first.scope)}* — {esc(first.outcome.replace('_', ' '))}{status}"
-    return clip(f"• {what}: {names}{more}. {next_step(first.outcome)}{request}", _FAILURE_LINE_MAX)
+    return clip(
+        f"• {what}: {names}{more}. {next_step(first.outcome, iam_action=first.iam_action)}{request}",
+        _FAILURE_LINE_MAX,
+    )
 
 
 def _failure_groups(failures: Sequence[ScanFailure]) -> list[list[ScanFailure]]:
-    """Alike failures together (scope, outcome, status, code), projects first, larger groups first."""
-    groups: dict[tuple[str, str, int | None, str | None], list[ScanFailure]] = {}
+    """Alike failures together (scope, outcome, status, code, IAM action), projects first, larger
+    groups first."""
+    groups: dict[tuple[str, str, int | None, str | None, str | None], list[ScanFailure]] = {}
     for f in failures:
-        groups.setdefault((f.scope, f.outcome, f.status_code, f.error_code), []).append(f)
+        groups.setdefault((f.scope, f.outcome, f.status_code, f.error_code, f.iam_action), []).append(f)
     return sorted(groups.values(), key=lambda g: (g[0].scope != "project", -len(g)))
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pooldrift.errors import (
-    STATISTICS_ACTION,
     AmbiguousPoolError,
     APIConnectionError,
     APIError,
@@ -36,6 +35,7 @@ from pooldrift.errors import (
     RateLimitError,
     ServerError,
 )
+from pooldrift.remedies import CLOCK_SKEW_MINUTES, CREDENTIAL_VARIABLES, Remedy, remedy
 
 from .blocks import COMMAND, code
 from .kit import esc
@@ -62,6 +62,7 @@ _USAGE = (
 )
 _LISTS = f"`{COMMAND} pools` lists the pools there are."
 _LATER = "Try again in a minute."
+_RUNNER = "whoever runs pooldrift"
 
 
 @dataclass(frozen=True)
@@ -102,24 +103,60 @@ def _ambiguous(exc: AmbiguousPoolError) -> str:
     )
 
 
+def _names(variables: tuple[str, ...]) -> str:
+    return " and ".join(f"`{name}`" for name in variables)
+
+
+def _next(step: Remedy | None) -> str:
+    """The core's remedy for a 401, 403 or 429, for a person in Slack: who to ask for what, or
+    when to try again."""
+    if step is None:
+        return _LATER
+    if step.retry_after is not None:
+        return f"Try again in {step.retry_after} seconds."
+    if step.who == "administrator":
+        what = f"`{step.iam_action}`" if step.iam_action else "the permission this needs"
+        return (
+            f"Ask an administrator of the Huawei Cloud account to give pooldrift's IAM user {what}; "
+            "trying again will not help."
+        )
+    clock = f" and its server's clock (within {CLOCK_SKEW_MINUTES} minutes of real time)"
+    return (
+        f"Ask {_RUNNER} to check its access key pair ({_names(step.variables)})"
+        f"{clock if step.check_clock else ''}; trying again will not help."
+    )
+
+
+def _unauthenticated(exc: AuthenticationError) -> str:
+    return (
+        f":lock: Huawei Cloud refused pooldrift's credentials ({_status(exc)}). {_next(remedy(exc))}"
+        + _request_id(exc)
+    )
+
+
+def _permission_denied(exc: PermissionDeniedError) -> str:
+    return (
+        f":no_entry: pooldrift's credentials are not allowed to do this ({_status(exc)}). "
+        f"{_next(remedy(exc))}" + _request_id(exc)
+    )
+
+
 def _throttled(exc: RateLimitError) -> str:
     return (
         f":hourglass: Huawei Cloud is throttling requests right now ({_status(exc)}). "
-        f"Try again in {exc.wait_seconds} seconds." + _request_id(exc)
+        f"{_next(remedy(exc))}" + _request_id(exc)
     )
 
 
 def _budget(exc: BudgetExhaustedError) -> str:
-    return (
-        ":hourglass: pooldrift has spent its own request budget for now "
-        f"(`POOLDRIFT_REQUESTS_PER_MINUTE`). Try again in {exc.wait_seconds} seconds."
-    )
+    step = remedy(exc)
+    budget = f" ({_names(step.variables)})" if step is not None and step.variables else ""
+    return f":hourglass: pooldrift has spent its own request budget for now{budget}. {_next(step)}"
 
 
 # One entry per class, looked up by the error's exact class first, then its ancestors': a new
 # class is worded by its parent until it gets its own (a test keeps the table complete).
 _Wording = Callable[[Any], str]
-_RUNNER = "whoever runs pooldrift"
 WORDING: dict[type[PooldriftError], _Wording] = {
     PooldriftError: lambda exc: f":warning: {esc(exc.message)}",
     ConfigurationError: lambda exc: (
@@ -172,15 +209,8 @@ WORDING: dict[type[PooldriftError], _Wording] = {
         f"{esc(exc.error_msg or exc.message)}. Whoever runs pooldrift may want to report it."
         + _request_id(exc)
     ),
-    AuthenticationError: lambda exc: (
-        f":lock: Huawei Cloud refused pooldrift's credentials ({_status(exc)}). Whoever runs "
-        "pooldrift should check its access key pair and its server clock." + _request_id(exc)
-    ),
-    PermissionDeniedError: lambda exc: (
-        f":no_entry: pooldrift's credentials are not allowed to read this ({_status(exc)}). "
-        f"Its IAM user needs read access to desktop pools, including `{STATISTICS_ACTION}`."
-        + _request_id(exc)
-    ),
+    AuthenticationError: _unauthenticated,
+    PermissionDeniedError: _permission_denied,
     NotFoundError: lambda exc: (
         f":mag: Huawei Cloud has no such pool in pooldrift's project ({_status(exc)}). {_LISTS}"
         + _request_id(exc)
@@ -211,10 +241,10 @@ NEXT_STEPS: dict[str, str] = {
     "upstream_error": f"{_LATER} If it persists, {_RUNNER} may want to report it with the request id.",
     "malformed_response": _LATER,
     "bad_request": f"{_RUNNER} may want to report it with the request id.",
-    "unauthenticated": f"{_RUNNER} should check its access key pair and its server clock.",
-    "permission_denied": (
-        f"Give pooldrift's IAM user read access to desktop pools there, including `{STATISTICS_ACTION}`."
+    "unauthenticated": (
+        f"{_RUNNER} should check its access key pair ({_names(CREDENTIAL_VARIABLES)}) and its server clock."
     ),
+    "permission_denied": "Ask an administrator to give pooldrift's IAM user the permission this needs there.",
     "not_found": "It may have been deleted meanwhile, or have no Workspace there: scan again.",
     "conflict": f"It is busy with another operation. {_LATER}",
     "throttled": f"Huawei Cloud is throttling requests. {_LATER}",
@@ -227,8 +257,11 @@ NEXT_STEPS: dict[str, str] = {
 }
 
 
-def next_step(outcome: str) -> str:
-    """What to do about a failure with this outcome label (a new label gets the generic step)."""
+def next_step(outcome: str, *, iam_action: str | None = None) -> str:
+    """What to do about a failure with this outcome label (a new label gets the generic step);
+    for a 403, ``iam_action`` is the action refused."""
+    if outcome == "permission_denied" and iam_action:
+        return f"Ask an administrator to give pooldrift's IAM user `{iam_action}` there."
     step = NEXT_STEPS.get(outcome, NEXT_STEPS["error"])
     # a sentence starts upper case, but pooldrift is always spelt in lower case
     return step if step.startswith("pooldrift") else step[0].upper() + step[1:]

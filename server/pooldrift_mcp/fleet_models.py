@@ -76,7 +76,11 @@ class FailureRow(Output):
             pool_name=failure.pool_name,
             outcome=failure.outcome,
             error=message,
-            next_step=scan_next_step(failure.outcome, scope=failure.scope, status_code=failure.status_code),
+            next_step=scan_next_step(
+                failure.outcome,
+                status_code=failure.status_code,
+                iam_action=failure.iam_action,
+            ),
         )
 
 

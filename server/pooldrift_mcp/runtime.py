@@ -19,7 +19,7 @@ from pooldrift.config import Settings, load_settings
 from pooldrift.errors import ConfigurationError, PooldriftError
 from pooldrift.validation import validate_project_id, validate_region
 
-from .wording import STATISTICS_PERMISSION, new_reference, unexpected, word
+from .wording import new_reference, unexpected, word
 
 if TYPE_CHECKING:
     from pooldrift.client import WorkspaceClient
@@ -120,7 +120,7 @@ class Runtime:
 
     @staticmethod
     @asynccontextmanager
-    async def call(tool: str, *, doing: str, needs: str = STATISTICS_PERMISSION) -> AsyncIterator[None]:
+    async def call(tool: str, *, doing: str) -> AsyncIterator[None]:
         """Record one tool call and make whatever fails inside it one worded ToolError."""
         started = time.perf_counter()
         outcome = "cancelled"  # unless the body ends one of the ways below
@@ -131,7 +131,7 @@ class Runtime:
             outcome = exc.outcome
             # the SDK logs the ToolError text at INFO; this adds the outcome label
             log.debug("%s failed (%s): %s", tool, outcome, exc.message)
-            raise ToolError(word(exc, doing=doing, needs=needs)) from None
+            raise ToolError(word(exc, doing=doing)) from None
         except Exception:
             # a bug: the traceback stays in this log, the model gets words and the reference
             outcome = "internal_error"

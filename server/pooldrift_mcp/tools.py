@@ -41,7 +41,7 @@ from .history import pool_drift_history, with_since
 from .models import MAX_POOLS_LISTED, DriftKind, PoolInconsistency, PoolListing, slim_input, slim_output
 from .progress import relayed
 from .runtime import Runtime, record
-from .wording import DESKTOPS_PERMISSION, LIST_PERMISSION, SCAN_PERMISSION, invalid_arguments
+from .wording import invalid_arguments
 
 INSTRUCTIONS = (
     "pooldrift tells whether Huawei Cloud Workspace desktop pools have drifted from their "
@@ -100,7 +100,7 @@ async def list_desktop_pools(
 ) -> PoolListing:
     """Find the pool the user means among a project's pools, capped at `limit` (narrow with
     `name`)."""
-    async with Runtime.call("list_desktop_pools", doing="listing desktop pools", needs=LIST_PERMISSION):
+    async with Runtime.call("list_desktop_pools", doing="listing desktop pools"):
         runtime = ctx.request_context.lifespan_context
         name = name_filter(name)
         client = runtime.client_for(region=region, project_id=project_id)
@@ -119,7 +119,7 @@ async def scan_pool_drift(
 ) -> FleetDrift:
     """Which pools drifted, worst first: every pool of the project (or of all projects), with
     totals and failures. Start here for questions about many pools."""
-    async with Runtime.call("scan_pool_drift", doing="scanning desktop pools", needs=SCAN_PERMISSION):
+    async with Runtime.call("scan_pool_drift", doing="scanning desktop pools"):
         # deferred: the fleet module comes with the client, off the stdio start-up path
         from pooldrift.fleet import scan_fleet
 
@@ -150,7 +150,7 @@ async def drifted_desktops(
     """Which desktops of one pool drifted and how: the pool's value (expected) against the
     desktop's (actual). Pass project_id and region from the scan."""
     doing = f"listing the drifted desktops of pool {shown(pool)}"
-    async with Runtime.call("drifted_desktops", doing=doing, needs=DESKTOPS_PERMISSION):
+    async with Runtime.call("drifted_desktops", doing=doing):
         from pooldrift.fleet import drill_down
 
         runtime = ctx.request_context.lifespan_context

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from pooldrift.errors import (
-    STATISTICS_ACTION,
     AmbiguousPoolError,
     APIConnectionError,
     APIError,
@@ -41,13 +40,10 @@ from pooldrift.errors import (
     RateLimitError,
     ServerError,
 )
+from pooldrift.remedies import CLOCK_SKEW_MINUTES, Remedy, remedy
 from pooldrift.validation import shown
 
 __all__ = [
-    "DESKTOPS_PERMISSION",
-    "LIST_PERMISSION",
-    "SCAN_PERMISSION",
-    "STATISTICS_PERMISSION",
     "invalid_arguments",
     "scan_next_step",
     "unexpected",
@@ -56,49 +52,37 @@ __all__ = [
 
 log = logging.getLogger("pooldrift.server")
 
-#: What the seed API needs from IAM (the action is from the vendor's API page).
-STATISTICS_PERMISSION = (
-    f"the IAM action {STATISTICS_ACTION} (and read access to desktop pools, to look pools up by name)"
-)
-LIST_PERMISSION = "read access to Workspace desktop pools"
-DESKTOPS_PERMISSION = "read access to Workspace desktop pools and their desktops"
-SCAN_PERMISSION = f"read access to Workspace desktop pools and the IAM action {STATISTICS_ACTION}"
 #: Argument names the client's validators use, as the tools name them.
 _ARGUMENT = {"pool_id": "pool"}
 _NOTHING_SENT = "Nothing was sent to the API; fix the argument and call again."
 _RETRIED = "pooldrift already retried; retry later, and quote the request id if it persists."
 _GRANT = "Ask an administrator to grant it; retrying will not help."
-_CREDENTIALS = (
-    "check HUAWEICLOUD_SDK_AK/SK (APIGW.0301) or the clock of the machine running pooldrift "
-    "(APIGW.0303: it must be within 15 minutes of real time). The user must fix this; "
-    "retrying will not help."
-)
 _TIGHT_LOOP = "do not call in a tight loop."
 _BUSY = "retry in a minute."
 _NOT_SERVED = "The API does not serve this request; retrying will not help."
 
 _E = TypeVar("_E", bound=PooldriftError)
-_Wording = Callable[[Any, str, str], str]
+_Wording = Callable[[Any, str], str]
 _WORDING: dict[type[PooldriftError], _Wording] = {}
 
 
-def word(exc: PooldriftError, *, doing: str, needs: str = STATISTICS_PERMISSION) -> str:
+def word(exc: PooldriftError, *, doing: str) -> str:
     """The ToolError text for ``exc``, raised while ``doing`` (e.g. "checking pool 'x'"); if the
     wording itself fails, a generic text whose reference id is logged with the traceback."""
     try:
-        return describe(exc, doing=doing, needs=needs)
+        return describe(exc, doing=doing)
     except Exception:
         reference = new_reference()
         log.exception("could not word a %s error (reference %s)", exc.outcome, reference)
         return unexpected(doing, reference)
 
 
-def describe(exc: PooldriftError, *, doing: str, needs: str = STATISTICS_PERMISSION) -> str:
+def describe(exc: PooldriftError, *, doing: str) -> str:
     """The words of the most specific class of ``exc`` that has any (may raise: use ``word``)."""
     for cls in type(exc).__mro__:
         wording = _WORDING.get(cls)
         if wording is not None:
-            return wording(exc, doing, needs)
+            return wording(exc, doing)
     raise TypeError(f"not a pooldrift error: {type(exc).__name__}")
 
 
@@ -153,8 +137,30 @@ def _retry_in(seconds: int) -> str:
     return f"retry in {seconds} s" if seconds <= 3600 else "retry in an hour or more"
 
 
-def _words(cls: type[_E]) -> Callable[[Callable[[_E, str, str], str]], Callable[[_E, str, str], str]]:
-    def register(wording: Callable[[_E, str, str], str]) -> Callable[[_E, str, str], str]:
+def _next(step: Remedy | None) -> str:
+    """The core's remedy for a 401, 403 or 429, for a model: the variable, the IAM action or the
+    seconds, and whether calling again helps."""
+    if step is None:
+        return _RETRIED
+    if step.retry_after is not None:
+        return f"{_retry_in(step.retry_after)}; {_TIGHT_LOOP}"
+    if step.who == "administrator":
+        action = f"the IAM action {step.iam_action}" if step.iam_action else "access to this call"
+        return f"the IAM user of these credentials needs {action}. {_GRANT}"
+    clock = (
+        f" or the clock of the machine running pooldrift (APIGW.0303: it must be within "
+        f"{CLOCK_SKEW_MINUTES} minutes of real time)"
+        if step.check_clock
+        else ""
+    )
+    return (
+        f"check {' / '.join(step.variables)} in the MCP server's environment (APIGW.0301){clock}. "
+        "The user must fix this; retrying will not help."
+    )
+
+
+def _words(cls: type[_E]) -> Callable[[Callable[[_E, str], str]], Callable[[_E, str], str]]:
+    def register(wording: Callable[[_E, str], str]) -> Callable[[_E, str], str]:
         _WORDING[cls] = wording
         return wording
 
@@ -185,12 +191,12 @@ def _unavailable(exc: APIConnectionError | APIError, doing: str, what: str, next
 
 
 @_words(PooldriftError)
-def _generic(exc: PooldriftError, doing: str, _: str) -> str:
+def _generic(exc: PooldriftError, doing: str) -> str:
     return f"Failed {doing}: {exc.message}."
 
 
 @_words(ConfigurationError)
-def _configuration(exc: ConfigurationError, _doing: str, _needs: str) -> str:
+def _configuration(exc: ConfigurationError, _doing: str) -> str:
     return (
         f"pooldrift is not configured: {exc.message}. The user must set this in the environment "
         "of the MCP server (the `env` block of the assistant's MCP config) and restart it; "
@@ -199,7 +205,7 @@ def _configuration(exc: ConfigurationError, _doing: str, _needs: str) -> str:
 
 
 @_words(ProjectLookupError)
-def _project_lookup(exc: ProjectLookupError, doing: str, _: str) -> str:
+def _project_lookup(exc: ProjectLookupError, doing: str) -> str:
     return (
         f"Failed {doing}: the project could not be found — {exc.message}. Call again with "
         "`project_id` (32 lowercase hex), or ask the user to set HUAWEICLOUD_SDK_PROJECT_ID."
@@ -207,12 +213,12 @@ def _project_lookup(exc: ProjectLookupError, doing: str, _: str) -> str:
 
 
 @_words(InvalidInputError)
-def _invalid_input(exc: InvalidInputError, _doing: str, _needs: str) -> str:
+def _invalid_input(exc: InvalidInputError, _doing: str) -> str:
     return f"Invalid argument `{_ARGUMENT.get(exc.field, exc.field)}`: {exc.message}. {_NOTHING_SENT}"
 
 
 @_words(PoolLookupError)
-def _pool_lookup(exc: PoolLookupError, doing: str, _: str) -> str:
+def _pool_lookup(exc: PoolLookupError, doing: str) -> str:
     return (
         f"Failed {doing}: {exc.message}. Call list_desktop_pools to find the pool, "
         "then call again with its exact name or id."
@@ -220,7 +226,7 @@ def _pool_lookup(exc: PoolLookupError, doing: str, _: str) -> str:
 
 
 @_words(PoolNotFoundError)
-def _pool_not_found(exc: PoolNotFoundError, doing: str, _: str) -> str:
+def _pool_not_found(exc: PoolNotFoundError, doing: str) -> str:
     closest = ", ".join(f"{name} ({pool_id})" for pool_id, name in exc.candidates)
     head = f"no pool named {shown(exc.ref)} in project {exc.project_id} ({exc.region})"
     return (
@@ -231,32 +237,32 @@ def _pool_not_found(exc: PoolNotFoundError, doing: str, _: str) -> str:
 
 
 @_words(AmbiguousPoolError)
-def _ambiguous_pool(exc: AmbiguousPoolError, doing: str, _: str) -> str:
+def _ambiguous_pool(exc: AmbiguousPoolError, doing: str) -> str:
     return f"Failed {doing}: {exc.message}. Call again with one of these ids as `pool`."
 
 
 @_words(APIConnectionError)
-def _unreachable(exc: APIConnectionError, doing: str, _: str) -> str:
+def _unreachable(exc: APIConnectionError, doing: str) -> str:
     return _unavailable(exc, doing, "unreachable")
 
 
 @_words(APITimeoutError)
-def _timeout(exc: APITimeoutError, doing: str, _: str) -> str:
+def _timeout(exc: APITimeoutError, doing: str) -> str:
     return _unavailable(exc, doing, "timed out")
 
 
 @_words(APIError)
-def _upstream_error(exc: APIError, doing: str, _: str) -> str:
+def _upstream_error(exc: APIError, doing: str) -> str:
     return f"Failed {doing}: the Workspace API answered with an error{_upstream(exc)} — {exc.message}."
 
 
 @_words(MalformedResponseError)
-def _malformed(exc: MalformedResponseError, doing: str, _: str) -> str:
+def _malformed(exc: MalformedResponseError, doing: str) -> str:
     return _unavailable(exc, doing, "unreadable answer")
 
 
 @_words(ImplausibleCountError)
-def _implausible(exc: ImplausibleCountError, doing: str, _: str) -> str:
+def _implausible(exc: ImplausibleCountError, doing: str) -> str:
     # not a count to quote as drift, and not a one-off: retrying answers the same
     return (
         f"Failed {doing}: the Workspace API's answer cannot be true — {exc.message}. Do not report "
@@ -266,7 +272,7 @@ def _implausible(exc: ImplausibleCountError, doing: str, _: str) -> str:
 
 
 @_words(ListingTooLongError)
-def _too_long(exc: ListingTooLongError, doing: str, _: str) -> str:
+def _too_long(exc: ListingTooLongError, doing: str) -> str:
     narrow = (
         "`name` (part of the pool's name) or `pool` as an id" if exc.what == "pools" else "`kind` or `limit`"
     )
@@ -277,7 +283,7 @@ def _too_long(exc: ListingTooLongError, doing: str, _: str) -> str:
 
 
 @_words(ListingRepeatsError)
-def _repeats(exc: ListingRepeatsError, doing: str, _: str) -> str:
+def _repeats(exc: ListingRepeatsError, doing: str) -> str:
     return (
         f"Failed {doing}: {exc.message}. Do not report the {exc.what} read as complete; the fault is "
         "upstream (the API or a proxy before it), so quote the request id to whoever runs it."
@@ -285,12 +291,12 @@ def _repeats(exc: ListingRepeatsError, doing: str, _: str) -> str:
 
 
 @_words(APIStatusError)
-def _refused(exc: APIStatusError, doing: str, _: str) -> str:
+def _refused(exc: APIStatusError, doing: str) -> str:
     return f"Failed {doing}: the Workspace API refused the request — {exc.message}."
 
 
 @_words(BadRequestError)
-def _bad_request(exc: BadRequestError, doing: str, _: str) -> str:
+def _bad_request(exc: BadRequestError, doing: str) -> str:
     return (
         f"Failed {doing}: the Workspace API could not accept the request{_upstream(exc)}{_upstream_text(exc)}"
         " — check `pool`, `project_id` and `region`; the same call will fail again."
@@ -298,20 +304,17 @@ def _bad_request(exc: BadRequestError, doing: str, _: str) -> str:
 
 
 @_words(AuthenticationError)
-def _unauthenticated(exc: AuthenticationError, doing: str, _: str) -> str:
-    return f"Failed {doing}: credentials rejected{_upstream(exc)}{_upstream_text(exc)} — {_CREDENTIALS}"
+def _unauthenticated(exc: AuthenticationError, doing: str) -> str:
+    return f"Failed {doing}: credentials rejected{_upstream(exc)}{_upstream_text(exc)} — {_next(remedy(exc))}"
 
 
 @_words(PermissionDeniedError)
-def _permission_denied(exc: PermissionDeniedError, doing: str, needs: str) -> str:
-    return (
-        f"Failed {doing}: permission denied{_upstream(exc)}{_upstream_text(exc)} — the IAM user "
-        f"of these credentials needs {needs}. {_GRANT}"
-    )
+def _permission_denied(exc: PermissionDeniedError, doing: str) -> str:
+    return f"Failed {doing}: permission denied{_upstream(exc)}{_upstream_text(exc)} — {_next(remedy(exc))}"
 
 
 @_words(NotFoundError)
-def _not_found(exc: NotFoundError, doing: str, _: str) -> str:
+def _not_found(exc: NotFoundError, doing: str) -> str:
     return (
         f"Failed {doing}: not found{_upstream(exc)}{_upstream_text(exc)} — no such pool in this "
         "project and region. Check `pool`, `project_id` and `region`, or call list_desktop_pools."
@@ -319,7 +322,7 @@ def _not_found(exc: NotFoundError, doing: str, _: str) -> str:
 
 
 @_words(ConflictError)
-def _conflict(exc: ConflictError, doing: str, _: str) -> str:
+def _conflict(exc: ConflictError, doing: str) -> str:
     return (
         f"Failed {doing}: the pool is busy with another operation{_upstream(exc)}{_upstream_text(exc)}"
         f" — {_BUSY}"
@@ -327,23 +330,22 @@ def _conflict(exc: ConflictError, doing: str, _: str) -> str:
 
 
 @_words(RateLimitError)
-def _throttled(exc: RateLimitError, doing: str, _: str) -> str:
-    return (
-        f"Failed {doing}: throttled by the Workspace API{_upstream(exc)} — "
-        f"{_retry_in(exc.wait_seconds)}; {_TIGHT_LOOP}"
-    )
+def _throttled(exc: RateLimitError, doing: str) -> str:
+    return f"Failed {doing}: throttled by the Workspace API{_upstream(exc)} — {_next(remedy(exc))}"
 
 
 @_words(BudgetExhaustedError)
-def _budget_exhausted(exc: BudgetExhaustedError, doing: str, _: str) -> str:
+def _budget_exhausted(exc: BudgetExhaustedError, doing: str) -> str:
+    step = remedy(exc)
+    budget = step.variables[0] if step is not None and step.variables else "request budget"
     return (
-        f"Failed {doing}: pooldrift's own request budget (POOLDRIFT_REQUESTS_PER_MINUTE) is spent; "
-        f"nothing was sent — {_retry_in(exc.wait_seconds)}."
+        f"Failed {doing}: pooldrift's own request budget ({budget}) is spent; nothing was sent — "
+        f"{_next(step)}"
     )
 
 
 @_words(ServerError)
-def _server_error(exc: ServerError, doing: str, _: str) -> str:
+def _server_error(exc: ServerError, doing: str) -> str:
     if exc.retryable:
         return _unavailable(exc, doing, "server error")
     return _unavailable(exc, doing, "not supported", _NOT_SERVED)
@@ -367,12 +369,13 @@ _SCAN_NEXT: dict[str, str] = {
 }
 
 
-def scan_next_step(outcome: str, *, scope: str, status_code: int | None = None) -> str:
-    """What to do about a pool (``scope="pool"``) or a whole project a fleet scan could not
-    read, from the failure's outcome label (``PooldriftError.outcome``) and HTTP status."""
+def scan_next_step(outcome: str, *, status_code: int | None = None, iam_action: str | None = None) -> str:
+    """What to do about a pool or a whole project a fleet scan could not read, from the
+    failure's outcome label (``PooldriftError.outcome``), HTTP status and, for a 403, the IAM
+    action refused."""
     if outcome == "permission_denied":
-        needs = f"the IAM action {STATISTICS_ACTION}" if scope == "pool" else LIST_PERMISSION
-        return f"The IAM user needs {needs}. {_GRANT}"
+        action = f"the IAM action {iam_action}" if iam_action else "access to this call"
+        return f"The IAM user needs {action}. {_GRANT}"
     # the core's own judgement of which 5xx may change its mind
     if outcome == "server_error" and status_code is not None and not _may_recover(status_code):
         return _NOT_SERVED

@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from pooldrift.emulator import EmulatorServer
+from pooldrift.errors import LIST_POOLS_ACTION, STATISTICS_ACTION
 from pooldrift.models import InconsistentType
 from tests.bot.fake_slack import FakeSlack, Post
 from tests.bot.harness import CHANNEL, USER, SlackSender, action_body, command_body, signed_headers
@@ -159,7 +160,8 @@ async def test_a_project_whose_pools_cannot_be_listed_is_the_answer(
     line = text.splitlines()[1]
     assert line.startswith("• *1 project* — permission denied (HTTP 403 APIGW.0302): ")
     assert f"`{emulator.project_id}` (cn-north-4)." in line or "the project in cn-north-4." in line
-    assert "Give pooldrift's IAM user read access" in text
+    assert f"give pooldrift's IAM user `{LIST_POOLS_ACTION}` there" in text
+    assert STATISTICS_ACTION not in text  # the counts were never asked for
     assert emulator.requests.count(STATICS) == 0
 
 

@@ -14,6 +14,7 @@ from pooldrift_slack.blocks import OPEN_POOL_ROUTE, help_message
 from pooldrift_slack.scan_blocks import counted_message, scan_message, scanning_text
 from pooldrift_slack.words import next_step
 
+from pooldrift.errors import STATISTICS_ACTION
 from pooldrift.fleet import FleetScan, ScanFailure
 from pooldrift.kinds import InconsistentType as K
 from tests.bot.fleets import HOSTILE, big_fleet, entry, failure, scan
@@ -151,7 +152,9 @@ def test_the_rest_is_counted_exactly_when_the_limit_cuts_the_list(limit: int, re
 
 def test_failures_are_grouped_with_their_next_step() -> None:
     failures = [failure(i, "server_error") for i in range(7)]
-    failures.append(failure(7, "permission_denied", status=403))
+    failures.append(
+        failure(7, "permission_denied", status=403).model_copy(update={"iam_action": STATISTICS_ACTION})
+    )
     failures.append(failure(8, "timeout", status=None))
     payload = build(scan([entry(1, dict.fromkeys(K, 0))], failures))
     within_limits(payload)

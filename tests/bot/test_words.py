@@ -101,7 +101,9 @@ def test_every_error_class_has_its_own_words() -> None:
          ["not set up", "HUAWEICLOUD_SDK_SK"]),
         (e.ProjectLookupError("IAM has no project"), ["not set up", "IAM has no project", "PROJECT_ID"]),
         (api(e.AuthenticationError, 401), ["refused pooldrift's credentials", "clock", "`rid-1`"]),
-        (api(e.PermissionDeniedError, 403), ["not allowed", "getStatisticsByInconsistent"]),
+        (api(e.PermissionDeniedError, 403, iam_action=e.LIST_POOLS_ACTION),
+         ["not allowed", "Ask an administrator", "`workspace:desktopPools:list`"]),
+        (api(e.PermissionDeniedError, 403), ["not allowed", "the permission this needs"]),
         (api(e.NotFoundError, 404), ["no such pool", "HTTP 404"]),
         (api(e.BadRequestError, 400), ["could not make sense", "HTTP 400"]),
         (api(e.RateLimitError, 429, retry_after=2.2), ["Try again in 3 seconds", "HTTP 429"]),
@@ -153,4 +155,5 @@ def test_every_outcome_a_scan_can_report_has_a_next_step() -> None:
         assert step[0].isupper() or step.startswith("pooldrift"), step
         assert step.endswith("."), step
     assert next_step("a_label_added_later") == next_step("error")
-    assert e.STATISTICS_ACTION in next_step("permission_denied")
+    assert f"`{e.LIST_POOLS_ACTION}`" in next_step("permission_denied", iam_action=e.LIST_POOLS_ACTION)
+    assert "the permission this needs" in next_step("permission_denied")

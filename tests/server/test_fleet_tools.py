@@ -11,7 +11,7 @@ from pooldrift_mcp.fleet_models import MAX_FAILURES_SHOWN
 
 from pooldrift.config import Settings
 from pooldrift.emulator import EmulatorServer, FleetSpec
-from pooldrift.errors import STATISTICS_ACTION
+from pooldrift.errors import LIST_POOLS_ACTION, PROJECT_LOOKUP_ACTION, STATISTICS_ACTION
 from tests.server.support import expected_drifted, expected_pool_rows, expected_totals
 from tests.server.test_tools import call, connect
 
@@ -148,9 +148,22 @@ async def test_a_failing_project_is_one_failure_with_its_next_step(
     [failure] = structured["failures"]
     assert failure["pool_id"] is None and failure["project_id"] == emulator.project_id
     assert failure["outcome"] == "permission_denied"
-    assert "read access to Workspace desktop pools" in failure["next_step"]
+    assert f"needs the IAM action {LIST_POOLS_ACTION}." in failure["next_step"]
     assert structured["totals"]["failed_projects"] == 1
     assert "the projects could not be listed" in structured["summary"]
+
+
+async def test_a_project_whose_id_lookup_is_refused_names_the_iam_action_of_the_lookup(
+    settings: Settings, emulator: EmulatorServer
+) -> None:
+    emulator.faults.update(paths=r"/v3/projects$", error_rate=1.0, error_status=403)
+    async with connect(settings) as client:
+        _, text, structured = await call(client, "scan_pool_drift")
+    assert structured is not None, text
+    [failure] = structured["failures"]
+    assert failure["outcome"] == "permission_denied"
+    assert f"needs the IAM action {PROJECT_LOOKUP_ACTION}." in failure["next_step"]
+    assert LIST_POOLS_ACTION not in failure["next_step"]
 
 
 async def test_failures_are_capped_and_counted_by_outcome(

@@ -17,7 +17,7 @@ from pooldrift_mcp.tools import build_server
 
 from pooldrift.config import Settings
 from pooldrift.emulator import EmulatorServer
-from pooldrift.errors import STATISTICS_ACTION
+from pooldrift.errors import LIST_POOLS_ACTION, STATISTICS_ACTION
 from tests.server.support import serving
 
 TOKEN = "mutants-token-0123456789abcdef"
@@ -31,7 +31,7 @@ async def call(client: Client, tool: str, **arguments: Any) -> tuple[bool, str, 
     return result.is_error, text, result.structured_content
 
 
-async def test_a_403_on_the_pool_listing_asks_for_read_access_not_the_statistics_action(
+async def test_a_403_on_the_pool_listing_names_the_listing_action_not_the_statistics_action(
     settings: Settings, emulator: EmulatorServer
 ) -> None:
     emulator.faults.update(paths=LISTING)
@@ -40,7 +40,7 @@ async def test_a_403_on_the_pool_listing_asks_for_read_access_not_the_statistics
         is_error, text, structured = await call(client, "list_desktop_pools")
     assert is_error and structured is None
     assert "permission denied" in text and "HTTP 403" in text and "request id " in text
-    assert "read access to Workspace desktop pools" in text
+    assert f"needs the IAM action {LIST_POOLS_ACTION}." in text
     assert STATISTICS_ACTION not in text  # that action is the drift counts', not the listing's
 
 

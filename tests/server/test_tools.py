@@ -223,7 +223,15 @@ async def test_unknown_pool_id_is_not_found_with_the_request_id(
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        ("401", ["credentials rejected", "HTTP 401 APIGW.0301", "HUAWEICLOUD_SDK_AK/SK", "APIGW.0303"]),
+        (
+            "401",
+            [
+                "credentials rejected",
+                "HTTP 401 APIGW.0301",
+                "HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK",
+                "APIGW.0303",
+            ],
+        ),
         ("403", ["permission denied", "HTTP 403", "workspace:desktopPools:getStatisticsByInconsistent"]),
         ("404", ["not found", "HTTP 404", "list_desktop_pools"]),
         ("429", ["throttled", "HTTP 429 APIGW.0308", "retry in 1 s"]),
