@@ -21,6 +21,7 @@ from pydantic import (
 from .kinds import InconsistentType
 
 __all__ = [
+    "AttachedUser",
     "AuthProject",
     "AuthProjects",
     "DesktopPool",
@@ -99,6 +100,7 @@ class InconsistentStatics(_Upstream):
 class Volume(_Upstream):
     """``VolumeInfo`` (a pool's disks) or ``VolumeDetail`` (a desktop's)."""
 
+    id: str | None = Field(default=None, description="Volume id (a desktop's disks).")
     type: str | None = Field(default=None, description="Disk type, e.g. SAS or SSD.")
     size: int | None = Field(default=None, description="Size in GB.")
 
@@ -168,6 +170,15 @@ class PoolList(_Upstream):
     desktop_pools: Annotated[list[DesktopPool], BeforeValidator(_empty_list)] = Field(default_factory=list)
 
 
+class AttachedUser(_Upstream):
+    """``AttachInstancesUserInfo``: a user (or group) a desktop is assigned to."""
+
+    user_id: str | None = None
+    user_name: str | None = None
+    user_group: str | None = None
+    type: str | None = None
+
+
 class PoolDesktop(_Upstream):
     """A desktop of a pool (``PoolDesktopsDetailInfo``), with the ways it differs from the pool
     that it reports itself: the vendor documents ``PRODUCT`` and ``IMAGE`` only; disk drift
@@ -182,10 +193,32 @@ class PoolDesktop(_Upstream):
     metadata: Annotated[dict[str, str], BeforeValidator(_metadata)] = Field(default_factory=dict)
     inconsistent_types: _Strings = Field(default_factory=list)
     user_name: str | None = None
+    #: who is on it: UNREGISTER, REGISTERED, CONNECTED (a user is working), DISCONNECTED
+    login_status: str | None = None
+    attach_user_infos: Annotated[list[AttachedUser], BeforeValidator(_empty_list)] = Field(
+        default_factory=list
+    )
+    #: an operation running on it ("" or null: none)
+    task_status: str | None = None
+    in_maintenance_mode: bool | None = None
+    is_freeze: bool | None = None
+    #: set for a yearly/monthly (periodic) desktop
+    order_id: str | None = None
 
     @property
     def image_id(self) -> str | None:
         return self.metadata.get("metering.image_id")
+
+    @property
+    def periodic(self) -> bool:
+        """Charged yearly/monthly: an order id, or the metadata's charging mode 0."""
+        return bool(self.order_id) or self.metadata.get("charging_mode") == "0"
+
+    @property
+    def users(self) -> list[str]:
+        """The users assigned, by name: the attached ones, else ``user_name``."""
+        named = [u.user_name for u in self.attach_user_infos if u.user_name]
+        return named or ([self.user_name] if self.user_name else [])
 
     @property
     def drift(self) -> list[InconsistentType]:
