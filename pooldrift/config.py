@@ -135,6 +135,12 @@ class Settings(PooldriftSettings):
         description="Most desktops one listing of a pool's desktops reads; past it the answer "
         "is 'more than N desktops'.",
     )  # fmt: skip
+    max_response_bytes: Annotated[int, Field(ge=65_536, le=1 << 30)] = Field(
+        default=16 << 20, validation_alias=_env("POOLDRIFT_MAX_RESPONSE_BYTES"),
+        description="Most bytes of one answer's body pooldrift reads (a page of 1000 pools is about "
+        "1.5 MB); a larger one is refused at its Content-Length, or once that many bytes came, so "
+        "memory stays bounded when an upstream answers without end.",
+    )  # fmt: skip
     redis_url: SecretStr | None = Field(
         default=None, validation_alias=_env("POOLDRIFT_REDIS_URL"),
         description="Redis shared by replicas (the request budget); it may hold a password.",

@@ -39,6 +39,7 @@ from pooldrift.errors import (
     PoolNotFoundError,
     ProjectLookupError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
 )
 from pooldrift.validation import shown
@@ -276,6 +277,15 @@ def _too_long(exc: ListingTooLongError, doing: str, _: str) -> str:
     )
 
 
+@_words(ResponseTooLargeError)
+def _too_large(exc: ResponseTooLargeError, doing: str, _: str) -> str:
+    return (
+        f"Failed {doing}: the Workspace API's answer is too large to read — {exc.message}. The same "
+        f"call will fail again: do not retry it; the server's operator can raise {exc.setting} if "
+        "an answer that large is expected."
+    )
+
+
 @_words(ListingRepeatsError)
 def _repeats(exc: ListingRepeatsError, doing: str, _: str) -> str:
     return (
@@ -364,6 +374,8 @@ _SCAN_NEXT: dict[str, str] = {
     "listing_too_long": "Narrow the scan with `name`; the server's operator can raise POOLDRIFT_MAX_POOLS.",
     "listing_repeats": "The API (or a proxy before it) repeats pages: its pools cannot be listed until "
     "that is fixed upstream.",
+    "response_too_large": "An answer was larger than pooldrift reads; the server's operator can raise "
+    "POOLDRIFT_MAX_RESPONSE_BYTES.",
 }
 
 
