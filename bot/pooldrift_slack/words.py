@@ -165,7 +165,7 @@ WORDING: dict[type[PooldriftError], _Wording] = {
     ),
     ResponseTooLargeError: lambda exc: (
         f":package: The Workspace API's answer is too large to read: {esc(exc.message)}. Asking "
-        f"again gets the same answer; if it is expected, {_RUNNER} can raise `{exc.setting}`."
+        f"again gets the same answer; raising the limit is for {_RUNNER} to decide."
     ),
     ListingRepeatsError: lambda exc: (
         f":rotating_light: The Workspace API's listing never ends: {esc(exc.message)}. The fault is "

@@ -281,8 +281,7 @@ def _too_long(exc: ListingTooLongError, doing: str, _: str) -> str:
 def _too_large(exc: ResponseTooLargeError, doing: str, _: str) -> str:
     return (
         f"Failed {doing}: the Workspace API's answer is too large to read — {exc.message}. The same "
-        f"call will fail again: do not retry it; the server's operator can raise {exc.setting} if "
-        "an answer that large is expected."
+        "call will fail again: do not retry it; raising the limit is for the server's operator."
     )
 
 
