@@ -1,5 +1,6 @@
 """``Fetcher``: everything below the Workspace API — one connection pool, limits (in flight,
-per minute), coalescing of identical GETs, retries within one deadline, typed errors.
+per minute, bytes of one answer), coalescing of identical GETs, retries within one deadline,
+typed errors.
 
 Whether to try again is the error's own call (``PooldriftError.retryable``); ``retry_policy``
 adds the server's ``Retry-After`` advice, in the shape of stamina's ``on=`` hook, and
