@@ -140,6 +140,12 @@ class Settings(PooldriftSettings):
         description="Most pages one listing reads: an upstream answering a page of one item at a "
         "time under a total it never reaches stops there, not after thousands of requests.",
     )  # fmt: skip
+    max_response_bytes: Annotated[int, Field(ge=65_536, le=1 << 30)] = Field(
+        default=16 << 20, validation_alias=_env("POOLDRIFT_MAX_RESPONSE_BYTES"),
+        description="Most bytes of one answer's body pooldrift reads (a page of 1000 pools is about "
+        "1.5 MB); a larger one is refused at its Content-Length, or once that many bytes came, so "
+        "memory stays bounded when an upstream answers without end.",
+    )  # fmt: skip
     redis_url: SecretStr | None = Field(
         default=None, validation_alias=_env("POOLDRIFT_REDIS_URL"),
         description="Redis shared by replicas (the request budget); it may hold a password.",

@@ -14,6 +14,7 @@
         │   ├── ImplausibleCountError a pool's count not a count, or above its desktops
         │   └── ListingRepeatsError   a listing's page the same as the one before it
         ├── ListingTooLongError       a listing past POOLDRIFT_MAX_POOLS / _MAX_DESKTOPS
+        ├── ResponseTooLargeError     one answer's body past POOLDRIFT_MAX_RESPONSE_BYTES
         └── APIStatusError            a non-2xx answer; one class per meaningful status
             ├── BadRequestError           400
             ├── AuthenticationError       401 (APIGW.0301 bad signature, APIGW.0303 clock skew)
@@ -73,6 +74,7 @@ __all__ = [
     "PooldriftError",
     "ProjectLookupError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "parse_retry_after",
     "status_error_from_response",
@@ -266,6 +268,53 @@ class ListingTooLongError(APIError):
         self.setting = setting
 
 
+class ResponseTooLargeError(APIError):
+    """An answer whose body is larger than pooldrift reads of one (``limit`` bytes, the setting
+    ``POOLDRIFT_MAX_RESPONSE_BYTES``): refused at its Content-Length (``size``) before any of it
+    is read, or, sent without one, as soon as the bytes read pass the limit, its connection
+    closed. Memory stays bounded by the limit; no page of the Workspace API comes near the default,
+    so the fault is upstream (or a proxy's), unless the setting is set too low."""
+
+    outcome = "response_too_large"
+    retryable = False  # the same call is answered as large again, and would be read again
+    #: the variable that sets the limit
+    setting: ClassVar[str] = "POOLDRIFT_MAX_RESPONSE_BYTES"
+
+    def __init__(self, message: str, *, limit: int, size: int | None = None, **kw: Any) -> None:
+        kw.setdefault("status_code", 200)
+        kw.setdefault("request_id", None)
+        super().__init__(message, **kw)
+        self.limit = limit
+        #: the size the answer announced (its Content-Length); None when it announced none
+        self.size = size
+
+    @classmethod
+    def of(
+        cls, host: str, *, limit: int, size: int | None, status_code: int, request_id: str | None
+    ) -> ResponseTooLargeError:
+        """The error for an answer from ``host``: of ``size`` bytes announced, or (None) of more
+        than ``limit`` bytes read."""
+        most = f"the {limit} bytes ({_bytes(limit)}) pooldrift reads of one answer"
+        if size is not None:
+            said = f"{size} bytes ({_bytes(size)}), more than {most}; none of it was read"
+        else:
+            said = f"more than {most}; reading stopped there"
+        message = (
+            f"{host} answered {said}"
+            + (f" (request id {request_id})" if request_id else "")
+            + f"; raise {cls.setting} if an answer that large is expected"
+        )
+        return cls(message, limit=limit, size=size, status_code=status_code, request_id=request_id)
+
+
+def _bytes(count: int) -> str:
+    """``count`` bytes for a person: 300 MiB, 1.5 GiB, 64 KiB, 512 B."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count} B"
+
+
 class APIStatusError(APIError):
     """A non-2xx answer."""
 
@@ -402,23 +451,27 @@ def _error_fields(body: bytes) -> dict[str, str | None]:
     }
 
 
-def _body_snippet(response: httpx2.Response) -> str:
+def _body_snippet(body: bytes) -> str:
     """A short, single-line hint of a non-JSON body (an HTML error page, say)."""
-    text = response.content[:2000].decode("utf-8", "replace")
+    text = body[:2000].decode("utf-8", "replace")
     if "<" in text and ">" in text:
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
         text = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
     return " ".join(text.split())[:120]
 
 
-def status_error_from_response(response: httpx2.Response, *, action: str | None = None) -> APIStatusError:
-    """Map a non-2xx response to its class, keeping code, message and request id; a 403 keeps
+def status_error_from_response(
+    response: httpx2.Response, body: bytes | None = None, *, action: str | None = None
+) -> APIStatusError:
+    """Map a non-2xx response to its class, keeping code, message and request id; ``body`` is
+    its body when it was read apart from the response (streamed, within a bound); a 403 keeps
     ``action``, the IAM action of the call refused."""
     status = response.status_code
     request_id = response.headers.get("X-Request-Id")
-    fields = _error_fields(response.content)
+    content = response.content if body is None else body
+    fields = _error_fields(content)
     code, msg = fields.get("error_code"), fields.get("error_msg")
-    reason = msg or _body_snippet(response) or response.reason_phrase or "no details"
+    reason = msg or _body_snippet(content) or response.reason_phrase or "no details"
     message = f"HTTP {status}" + (f" {code}" if code else "") + f": {reason}"
     if request_id:
         message += f" (request id {request_id})"

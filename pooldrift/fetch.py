@@ -1,5 +1,6 @@
 """``Fetcher``: everything below the Workspace API — one connection pool, limits (in flight,
-per minute), coalescing of identical GETs, retries within one deadline, typed errors.
+per minute, bytes of one answer), coalescing of identical GETs, retries within one deadline,
+typed errors.
 
 Whether to try again is the error's own call (``PooldriftError.retryable``); ``retry_policy``
 adds the server's ``Retry-After`` advice, in the shape of stamina's ``on=`` hook, and
@@ -12,13 +13,14 @@ measured, 15–20 % of a whole call on loopback — for a loop of a dozen lines.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import random
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -33,6 +35,7 @@ from .errors import (
     BudgetExhaustedError,
     MalformedResponseError,
     PooldriftError,
+    ResponseTooLargeError,
     ServerError,
     status_error_from_response,
 )
@@ -225,10 +228,16 @@ class Fetcher:
             started = time.perf_counter()
             status = "unreachable"
             try:
-                response = await self._http.get(url, params=params, headers=headers)
+                request = self._http.build_request("GET", url, params=params, headers=headers)
+                response = await self._http.send(request, stream=True)
                 status = str(response.status_code)
                 if response.status_code < 500:
                     metrics.UPSTREAM_UP.set(1)  # it answered: reachable, whatever it thinks of us
+                try:
+                    body = await self._bounded_body(response, url)
+                finally:
+                    # read to its end, the connection goes back to the pool; cut short, it is closed
+                    await response.aclose()
             except asyncio.CancelledError:
                 # the call's own deadline ran out: a timeout; else our caller gave up, which
                 # says nothing of the upstream
@@ -266,9 +275,9 @@ class Fetcher:
         if response.status_code == 429:
             metrics.UPSTREAM_THROTTLED.inc()
         if not response.is_success:
-            raise status_error_from_response(response, action=action)
+            raise status_error_from_response(response, body, action=action)
         try:
-            return response.json(), request_id
+            return json.loads(body), request_id
         except ValueError:
             raise MalformedResponseError(
                 "the API answered with a body that is not JSON"
@@ -276,6 +285,38 @@ class Fetcher:
                 status_code=response.status_code,
                 request_id=request_id,
             ) from None
+
+    async def _bounded_body(self, response: httpx2.Response, url: str) -> bytes:
+        """The body of ``response``, at most ``max_response_bytes`` of it: a larger one announced
+        is refused before any of it is read, one sent without a length once the bytes read (after
+        decoding, as they are held) pass the limit, so a process never holds more than the limit
+        and a chunk of an answer, however large upstream makes it."""
+        limit = self._settings.max_response_bytes
+        announced = response.headers.get("Content-Length")
+        size = int(announced) if announced is not None and announced.isdigit() else None
+        if size is not None and size > limit:
+            raise self._too_large(response, url, limit, size)
+        chunks: list[bytes] = []
+        read = 0
+        async with aclosing(response.aiter_bytes()) as body:
+            async for chunk in body:
+                read += len(chunk)
+                if read > limit:
+                    raise self._too_large(response, url, limit, None)
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _too_large(
+        response: httpx2.Response, url: str, limit: int, size: int | None
+    ) -> ResponseTooLargeError:
+        return ResponseTooLargeError.of(
+            _host(url),
+            limit=limit,
+            size=size,
+            status_code=response.status_code,
+            request_id=response.headers.get("X-Request-Id"),
+        )
 
 
 @contextmanager
@@ -328,7 +369,7 @@ def _http_client(
     if transport is None and settings.http_transport == "aiohttp" and not urllib.request.getproxies():
         # aiohttp under httpx2's API: a third off each request (docs/performance.md).
         # With a proxy configured, httpx2's own transport (which honours it) stays.
-        transport = AiohttpTransport(limits=limits)
+        transport = AiohttpTransport(limits=limits, max_body=settings.max_response_bytes)
     return httpx2.AsyncClient(
         auth=auth,
         transport=transport,

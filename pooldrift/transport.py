@@ -56,7 +56,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
 
     ``limits.max_connections`` bounds the pool (``max_keepalive_connections`` has no aiohttp
     counterpart); ``keepalive_expiry`` is how long an idle connection is kept. The pool is
-    opened on first use, inside the running event loop, and closed by ``aclose``.
+    opened on first use, inside the running event loop, and closed by ``aclose``. ``max_body``
+    is the most its reader takes of one body: none larger is read before the reader asks.
     What httpx2's own transport does and this one does not: HTTP/2, proxies, write timeouts
     (request bodies are sent in one piece), unix sockets.
     """
@@ -66,6 +67,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         *,
         limits: httpx2.Limits | None = None,
         verify: ssl.SSLContext | bool = True,
+        max_body: int | None = None,
     ) -> None:
         # imported with the client, not with this module (``import pooldrift`` stays light) nor at
         # the first request: aiohttp takes ~0.2 s to import (it builds TLS contexts as it loads),
@@ -73,6 +75,9 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         import aiohttp  # noqa: F401
 
         limits = limits or httpx2.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)
+        # a body announced larger than its reader takes is never read here: left to stream, so
+        # the reader refuses it at its Content-Length and closing it drops the connection
+        self._eager = _EAGER_BODY if max_body is None else min(_EAGER_BODY, max_body)
         self._limit = limits.max_connections or 0  # aiohttp: 0 is "no limit"
         self._keepalive = limits.keepalive_expiry if limits.keepalive_expiry is not None else KEEPALIVE_EXPIRY
         self._verify = verify
@@ -177,7 +182,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         }
         headers = list(response.raw_headers)
         length = response.content_length
-        if length is not None and length <= _EAGER_BODY:
+        if length is not None and length <= self._eager:
             try:
                 content = await response.read()  # hands the connection back to the pool
             except BaseException as exc:  # cancelled too: never leave the connection half-read
@@ -228,11 +233,14 @@ def _connector_class() -> type[aiohttp.TCPConnector]:
 
 
 class _BodyStream(httpx2.AsyncByteStream):
-    """A response body read as httpx2 iterates it; closing it frees the connection."""
+    """A response body read as httpx2 iterates it, a chunk at a time; closing it hands the
+    connection back to the pool when the body was read to its end, and closes it otherwise (a
+    reader that stopped early, at its bound, must not leave the rest for the next request)."""
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx2.Request) -> None:
         self._response = response
         self._request = request
+        self._ended = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -241,9 +249,13 @@ class _BodyStream(httpx2.AsyncByteStream):
         except Exception as exc:
             self._response.close()
             raise _mapped(exc, self._request) from exc
+        self._ended = True
 
     async def aclose(self) -> None:
-        self._response.release()
+        if self._ended:
+            self._response.release()
+        else:
+            self._response.close()
 
 
 def _mapped(exc: Exception, request: httpx2.Request) -> Exception:

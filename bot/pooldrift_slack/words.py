@@ -33,6 +33,7 @@ from pooldrift.errors import (
     PoolNotFoundError,
     ProjectLookupError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
 )
 from pooldrift.remedies import CLOCK_SKEW_MINUTES, CREDENTIAL_VARIABLES, Remedy, remedy
@@ -199,6 +200,10 @@ WORDING: dict[type[PooldriftError], _Wording] = {
         )
         + f"{_RUNNER} can raise `{exc.setting}`."
     ),
+    ResponseTooLargeError: lambda exc: (
+        f":package: The Workspace API's answer is too large to read: {esc(exc.message)}. Asking "
+        f"again gets the same answer; raising the limit is for {_RUNNER} to decide."
+    ),
     ListingRepeatsError: lambda exc: (
         f":rotating_light: The Workspace API's listing never ends: {esc(exc.message)}. The fault is "
         f"upstream (the API or a proxy before it); {_RUNNER} may want to report it with the request id."
@@ -254,6 +259,9 @@ NEXT_STEPS: dict[str, str] = {
         f"Narrow it: `{COMMAND} scan <part of a pool name>`; {_RUNNER} can raise `POOLDRIFT_MAX_POOLS`."
     ),
     "listing_repeats": f"The Workspace API (or a proxy before it) repeats pages: {_RUNNER} should report it.",
+    "response_too_large": (
+        f"An answer was larger than pooldrift reads: {_RUNNER} can raise `POOLDRIFT_MAX_RESPONSE_BYTES`."
+    ),
 }
 
 

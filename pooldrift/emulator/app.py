@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import api, asgi, mutate
 from .auth import verify
@@ -34,6 +36,8 @@ log = logging.getLogger("pooldrift.emulator")
 CONTROL_PREFIX = "/_emulator"
 _POOL = "/v2/{project_id}/desktop-pools/{pool_id}"
 THROTTLED_MSG = "The throttling threshold has been reached"
+#: a huge answer's padding is sent in pieces of this size, the same bytes each time
+_PAD = b" " * (64 * 1024)
 _MALFORMED_BODY = (
     b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
     b"<body><h1>Service temporarily unavailable</h1><p>Please try again later.</p></body></html>"
@@ -109,6 +113,8 @@ class EmulatorApp(Starlette):
         self.requests = requests
         self.shape = shape
         self.throttle = throttle if throttle is not None else Throttle(config.rate_limit)
+        self._huge: deque[tuple[int, int]] = deque(maxlen=100)
+        self._huge_lock = threading.Lock()
 
     def reset(self) -> None:
         """No faults, the full current answers, an empty request log, the configured rate limit
@@ -118,6 +124,14 @@ class EmulatorApp(Starlette):
         self.requests.clear()
         self.throttle.reset()
         self.data.reset()
+        with self._huge_lock:
+            self._huge.clear()
+
+    def huge_answers(self) -> list[tuple[int, int]]:
+        """(bytes sent, bytes the answer had) of the last huge answers sent (or cut short), oldest
+        first: a client that stops reading one hangs up before it is all sent."""
+        with self._huge_lock:
+            return list(self._huge)
 
     # -- the front door --------------------------------------------------------------------
 
@@ -214,6 +228,8 @@ class EmulatorApp(Starlette):
                 ],
             }
             content = _MALFORMED_BODY
+        if kind == "huge":
+            return await self._huge_answer(raw_send, send, start, content, slow_body)
         await send(start)
         if kind == "truncate" and len(content) > 1:
             await send(
@@ -233,6 +249,36 @@ class EmulatorApp(Starlette):
             return int(start["status"])
         await send(asgi.body(content))
         return int(start["status"])
+
+    async def _huge_answer(
+        self, raw_send: Send, send: Send, start: Message, content: bytes, slow_body: float
+    ) -> str:
+        """The answer, then spaces up to ``huge_size`` bytes (JSON allows them after a value), made
+        as they are sent, so the emulator holds 64 KiB of it whatever the size; chunked or with the
+        whole size as its Content-Length. Sending stops when the client hangs up."""
+        size, framing = self.faults.huge_details()
+        size = max(size, len(content))
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        if framing == "length":
+            headers.append((b"content-length", str(size).encode()))
+        await send({**start, "headers": headers})
+        sent, tenth, pauses = 0, size / 10, 0
+        while sent < size and not asgi.gone(raw_send):
+            if slow_body > 0 and pauses < 10 and sent >= pauses * tenth:
+                pauses += 1
+                await asyncio.sleep(slow_body / 10)  # before each tenth of the body
+                continue
+            piece = content if sent == 0 and content else _PAD[: min(len(_PAD), size - sent)]
+            await send(asgi.body(piece, more=True))
+            sent += len(piece)
+            # uvicorn's send returns at once while the socket takes more: yield, so a hang-up
+            # (which the loop learns of in a callback) is seen before the next piece
+            await asyncio.sleep(0)
+        if not asgi.gone(raw_send):
+            await send(asgi.body(b""))
+        with self._huge_lock:
+            self._huge.append((sent, size))
+        return f"{start.get('status', 200)} huge: {sent} of {size} bytes sent"
 
     # -- routes ----------------------------------------------------------------------------
 

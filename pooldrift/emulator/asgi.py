@@ -116,6 +116,11 @@ def abort(send: Send) -> bool:
     return True
 
 
+def gone(send: Send) -> bool:
+    """Whether the client has hung up (as far as the server tells: uvicorn does)."""
+    return bool(getattr(getattr(send, "__self__", None), "disconnected", False))
+
+
 async def close_connection(send: Send) -> None:
     """Close the client's connection at once, without (the rest of) an answer."""
     if not abort(send):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, EmulatorConfig
+from .faults import HUGE_FRAMINGS, HUGE_SIZE
 from .generate import FleetSpec
 from .server import EmulatorServer
 from .shape import COUNTS, FILTER_VALUES, NAME_FILTERS
@@ -96,6 +97,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("--malformed-rate", type=float, default=0.0, help="share answered 200 with an HTML body")
     add("--truncate-rate", type=float, default=0.0, help="share whose body is cut short")
     add("--drop-rate", type=float, default=0.0, help="share whose connection is closed unanswered")
+    add("--huge-rate", type=float, default=0.0, help="share answered with a huge body (--huge-size)")
+    add(
+        "--huge-size",
+        type=int,
+        default=HUGE_SIZE,
+        metavar="BYTES",
+        help=f"bytes of a huge body: the answer, then spaces, made as they are sent (default {HUGE_SIZE})",
+    )
+    add(
+        "--huge-framing",
+        choices=HUGE_FRAMINGS,
+        default="chunked",
+        help="send a huge body chunked, without a Content-Length, or with it (length)",
+    )
     add("--slow-body", type=float, default=0.0, help="seconds to trickle each body out")
     add("--paths", default=None, help="only requests whose path matches this regex get faults")
     add("--seed", type=int, default=0, help="seed of the random faults and of a generated fleet (default 0)")
@@ -131,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             malformed_rate=args.malformed_rate,
             truncate_rate=args.truncate_rate,
             drop_rate=args.drop_rate,
+            huge_rate=args.huge_rate,
+            huge_size=args.huge_size,
+            huge_framing=args.huge_framing,
             slow_body=args.slow_body,
             paths=args.paths,
         )

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: Fault kinds a request can be given. A three-digit status (``"503"``) is an ``error`` with it.
-KINDS = ("error", "rate_limit", "malformed", "truncate", "drop", "slow")
+KINDS = ("error", "rate_limit", "malformed", "truncate", "drop", "slow", "huge")
+#: How a huge answer is framed: chunked (no Content-Length) or with its Content-Length.
+HUGE_FRAMINGS = ("chunked", "length")
+#: The size of a huge answer by default: the listing that grew ``pooldrift pools`` to ~1 GB.
+HUGE_SIZE = 300 << 20
 
 #: The error code sent with an injected error of each status (Huawei Cloud's gateway codes).
 DEFAULT_ERROR_CODES = {
@@ -49,19 +53,23 @@ class _State:
     malformed_rate: float = 0.0
     truncate_rate: float = 0.0
     drop_rate: float = 0.0
+    huge_rate: float = 0.0
+    huge_size: int = HUGE_SIZE
+    huge_framing: str = "chunked"
     slow_body: float = 0.0
     paths: str | None = None
     fail_next: list[str] = field(default_factory=list)
     seed: int | None = 0
 
 
-_RATES = ("drop_rate", "error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate")
+_RATES = ("drop_rate", "error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "huge_rate")
 _RATE_KIND = {
     "drop_rate": "drop",
     "error_rate": "error",
     "rate_limit_rate": "rate_limit",
     "malformed_rate": "malformed",
     "truncate_rate": "truncate",
+    "huge_rate": "huge",
 }
 
 
@@ -73,7 +81,9 @@ class Faults:
     ``error_code``, ``rate_limit_rate`` (429 APIGW.0308 with ``Retry-After: retry_after``),
     ``malformed_rate`` (200 with an HTML body), ``truncate_rate`` (body shorter than its
     Content-Length, then the connection closes), ``drop_rate`` (connection closed, no answer),
-    ``slow_body`` (s to trickle the body out), ``paths`` (regex searched in the request path:
+    ``huge_rate`` (the answer, then spaces up to ``huge_size`` bytes, made as they are sent,
+    ``huge_framing`` chunked or with its Content-Length), ``slow_body`` (s to trickle the body
+    out; a huge one pauses before each tenth of it), ``paths`` (regex searched in the request path:
     only matching requests get faults), ``fail_next`` (kinds given to the next requests in
     order, before any random fault), ``seed`` (of the random faults).
     """
@@ -169,6 +179,11 @@ class Faults:
         with self._lock:
             return self._state.error_code, self._state.retry_after, self._state.slow_body
 
+    def huge_details(self) -> tuple[int, str]:
+        """The size and framing of a huge answer."""
+        with self._lock:
+            return self._state.huge_size, self._state.huge_framing
+
 
 def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
@@ -219,6 +234,15 @@ def _check(name: str, value: Any) -> Any:
         return [_check_kind(k) for k in value]
     if name == "seed":
         return None if value is None else int(value)
+    if name == "huge_size":
+        size = int(value)
+        if not 0 <= size <= 1 << 40:
+            raise ValueError("huge_size must be between 0 and 2**40 bytes")
+        return size
+    if name == "huge_framing":
+        if value not in HUGE_FRAMINGS:
+            raise ValueError(f"huge_framing must be one of {', '.join(HUGE_FRAMINGS)}")
+        return str(value)
     if name == "error_code":
         return None if value in (None, "") else str(value)
     raise AssertionError(name)  # pragma: no cover

@@ -69,6 +69,10 @@ class EmulatorServer:
     def project_id(self) -> str:
         return self.config.project_id
 
+    def huge_answers(self) -> list[tuple[int, int]]:
+        """(bytes sent, bytes the answer had) of the last huge answers (the ``huge`` fault)."""
+        return self.app.huge_answers()
+
     def reset(self) -> None:
         """No faults, the default answer shape, an empty request log, the configured rate limit with
         an empty window, and the seeded data set it started with again."""

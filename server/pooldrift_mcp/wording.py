@@ -38,6 +38,7 @@ from pooldrift.errors import (
     PoolNotFoundError,
     ProjectLookupError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
 )
 from pooldrift.remedies import CLOCK_SKEW_MINUTES, Remedy, remedy
@@ -282,6 +283,14 @@ def _too_long(exc: ListingTooLongError, doing: str) -> str:
     )
 
 
+@_words(ResponseTooLargeError)
+def _too_large(exc: ResponseTooLargeError, doing: str) -> str:
+    return (
+        f"Failed {doing}: the Workspace API's answer is too large to read — {exc.message}. The same "
+        "call will fail again: do not retry it; raising the limit is for the server's operator."
+    )
+
+
 @_words(ListingRepeatsError)
 def _repeats(exc: ListingRepeatsError, doing: str) -> str:
     return (
@@ -366,6 +375,8 @@ _SCAN_NEXT: dict[str, str] = {
     "listing_too_long": "Narrow the scan with `name`; the server's operator can raise POOLDRIFT_MAX_POOLS.",
     "listing_repeats": "The API (or a proxy before it) repeats pages: its pools cannot be listed until "
     "that is fixed upstream.",
+    "response_too_large": "An answer was larger than pooldrift reads; the server's operator can raise "
+    "POOLDRIFT_MAX_RESPONSE_BYTES.",
 }
 
 

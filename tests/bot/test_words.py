@@ -51,6 +51,7 @@ SAMPLES: dict[str, Any] = {
     "what": "pools",
     "bound": 5000,
     "setting": "POOLDRIFT_MAX_POOLS",
+    "limit": 16777216,
     "retry_after": 7.0,
     **WHERE,
 }

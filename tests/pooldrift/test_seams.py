@@ -54,6 +54,7 @@ RETRYABLE = {
     "ImplausibleCountError": False,  # the same upstream answers the same count again
     "ListingRepeatsError": False,  # reading from the first page again meets the same repeat
     "ListingTooLongError": False,  # the same listing is as long the next time
+    "ResponseTooLargeError": False,  # the same answer is as large, and would be read again
     "APIStatusError": False,
     "BadRequestError": False,
     "AuthenticationError": False,
@@ -91,6 +92,8 @@ def test_every_error_class_carries_its_own_classification() -> None:
             kw = {"what": "pools", "request_id": None}
         if cls is errors.ListingTooLongError:
             kw = {"what": "pools", "bound": 5, "setting": "POOLDRIFT_MAX_POOLS"}
+        if cls is errors.ResponseTooLargeError:
+            kw = {"limit": 1 << 20}
         exc = cls("message", **kw)  # type: ignore[arg-type]
         assert exc.retryable is RETRYABLE[cls.__name__], cls
     # labels that several fronts report must not collide across unrelated classes

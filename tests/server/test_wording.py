@@ -40,6 +40,7 @@ ARGUMENTS: dict[str, Any] = {
     "what": "pools",
     "bound": 5000,
     "setting": "POOLDRIFT_MAX_POOLS",
+    "limit": 16777216,
     "retry_after": 2.0,
 }
 

@@ -207,3 +207,30 @@ def test_the_request_log_keeps_the_last_requests_and_counts_the_dropped_ones() -
         assert small.requests.dropped == 2
         small.requests.clear()
         assert small.requests.dropped == 0 and len(small.requests) == 0
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_a_huge_answer_is_the_answer_then_spaces_up_to_its_size(
+    emulator: EmulatorServer, raw: httpx2.Client, framing: str
+) -> None:
+    listing = f"/v2/{emulator.project_id}/desktop-pools"
+    expected = raw.get(listing).json()
+    emulator.faults.update(huge_size=1 << 20, huge_framing=framing)
+    emulator.faults.fail_next_n("huge")
+    response = raw.get(listing)
+    assert response.status_code == 200 and len(response.content) == 1 << 20
+    if framing == "length":
+        assert response.headers["Content-Length"] == str(1 << 20)
+    else:
+        assert "Content-Length" not in response.headers
+        assert response.headers["Transfer-Encoding"] == "chunked"
+    assert response.json() == expected  # JSON allows the spaces after the value
+    assert emulator.huge_answers() == [(1 << 20, 1 << 20)]
+    assert len(raw.get(listing).content) < 1 << 20  # the next one is as it was
+
+
+def test_huge_settings_are_checked(emulator: EmulatorServer) -> None:
+    with pytest.raises(ValueError, match="huge_framing must be one of chunked, length"):
+        emulator.faults.update(huge_framing="gzip")
+    with pytest.raises(ValueError, match="huge_size"):
+        emulator.faults.update(huge_size=-1)
