@@ -58,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def api_command(name: str, help_: str, *, many_regions: bool = False) -> argparse.ArgumentParser:
-        cmd = sub.add_parser(name, help=help_, description=help_)
+    def api_command(
+        name: str, help_: str, *, many_regions: bool = False, under: Any = None
+    ) -> argparse.ArgumentParser:
+        cmd = (under or sub).add_parser(name, help=help_, description=help_)
         cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
         cmd.add_argument(
             "--region",
@@ -116,6 +118,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     desktops.add_argument("--limit", type=_at_least_one, default=100, help="at most this many desktops (100)")
     desktops.set_defaults(run="desktops")
+
+    fix = sub.add_parser(
+        "fix", help="fix a pool's drift: plan it first (read-only)",
+        description="Fixing drift, one pool at a time. `fix plan` shows what a fix would do and to "
+        "whom, and changes nothing.",
+    )  # fmt: skip
+    fixes = fix.add_subparsers(dest="fix_command", required=True, metavar="STEP")
+    fix_plan = api_command(
+        "plan",
+        "what fixing a pool's drift would do, desktop by desktop, and who it would disrupt; sends no change",
+        under=fixes,
+    )
+    fix_plan.add_argument("pool", metavar="POOL", help="pool id (UUID) or exact pool name")
+    fix_plan.add_argument(
+        "--kind",
+        action="append",
+        choices=["product_id", "image_id", "disk_num", "disk_size"],
+        type=str.lower,
+        help="only this kind of drift, repeatable (default: every kind the policy allows)",
+    )
+    fix_plan.add_argument(
+        "--include-logged-in",
+        action="store_true",
+        default=None,
+        help="include desktops a user is logged in to (told first); default POOLDRIFT_FIX_INCLUDE_LOGGED_IN",
+    )
+    fix_plan.set_defaults(run="fix_plan")
 
     watch_help = "scan on an interval; tell Slack and Prometheus when a pool drifts, worsens or is fixed"
     watch = sub.add_parser("watch", help=watch_help, description=watch_help + " (see the README).")

@@ -35,7 +35,7 @@ from .render import (
     render_scan,
 )
 
-__all__ = ["check", "demo", "desktops", "history", "pools", "regions", "scan", "watch"]
+__all__ = ["check", "demo", "desktops", "fix_plan", "history", "pools", "regions", "scan", "watch"]
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3
 
@@ -75,6 +75,20 @@ async def check(args: argparse.Namespace) -> int:
     else:
         emit(render_report(report) + (f"\n{render_since(since)}" if since else ""))
     return EXIT_DRIFT if args.fail_on_drift and report.drifted else EXIT_OK
+
+
+async def fix_plan(args: argparse.Namespace) -> int:
+    """``pooldrift fix plan``: what fixing a pool would do; it sends no change."""
+    from .fix import load_fix_policy, plan
+    from .fix.render import render_plan
+
+    policy = load_fix_policy()  # a bad POOLDRIFT_FIX_* stops here, before any request
+    async with _client(args) as client:
+        found = await plan(
+            client, args.pool, kinds=args.kind, policy=policy, include_logged_in=args.include_logged_in
+        )
+    emit(_dump(found) if args.json else render_plan(found))
+    return EXIT_OK
 
 
 async def _drifting_since(pool_id: str) -> datetime | None:

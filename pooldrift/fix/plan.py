@@ -380,11 +380,11 @@ def _disruption(fixes: list[DesktopFix]) -> list[str]:
     actions = {f.action for f in fixes}
     felt = []
     if "rebuild_system_disk" in actions:
-        felt.append("the system disk is rebuilt: what the user kept on it is erased")
+        felt.append("system disk erased")
     if actions & {"rebuild_system_disk", "resize"}:
-        felt.append("the desktop restarts")
+        felt.append("restarts")
     if actions & {"add_data_disks", "expand_disks"}:
-        felt.append("disks added or grown (data kept)")
+        felt.append("disks grow (data kept)")
     return felt
 
 
@@ -399,7 +399,7 @@ def _fix(
             action="rebuild_system_disk",
             expected=pool.image_id,
             actual=d.image_id,
-            detail=f"rebuild the system disk onto the pool's image {pool.image_id}",
+            detail="rebuild the system disk onto the pool's image",
         )
     if kind is InconsistentType.PRODUCT_ID:
         if not pool.product_id:
@@ -415,7 +415,7 @@ def _fix(
             action="resize",
             expected=pool.product_id,
             actual=d.product_id,
-            detail=f"resize to the pool's package {pool.product_id} (the desktop is stopped for it)",
+            detail=f"resize to package {pool.product_id}",
         )
     wanted = [v.size for v in pool.data_volumes]
     have = [v.size for v in d.data_volumes]
@@ -448,10 +448,13 @@ def _expansion(
     kind = InconsistentType.DISK_SIZE
     pairs = _grown(pool, d)
     if pairs is None:
+        more = len(d.data_volumes) > len(pool.data_volumes)
         return ManualItem(
             kind=kind,
             reason="disks_never_shrink",
-            why="a disk is larger than the pool's, or it has more disks: disks never shrink",
+            why="it has more data disks than the pool: disks are never removed"
+            if more
+            else "a disk of it is larger than the pool's: disks never shrink",
         )
     missing = len(pool.data_volumes) - len(d.data_volumes)
     if not pairs:

@@ -111,10 +111,12 @@ def test_each_kind_gets_its_action_and_the_user_is_told_what_they_will_feel() ->
     found = built(image, package, fewer, smaller)
     by_name = {p.computer_name: p for p in found.desktops}
     assert [(f.kind, f.action) for f in by_name["SALES001"].fixes] == [(K.IMAGE_ID, "rebuild_system_disk")]
-    assert by_name["SALES001"].fixes[0].detail == "rebuild the system disk onto the pool's image img-pool"
-    assert "what the user kept on it is erased" in by_name["SALES001"].disruption[0]
+    assert by_name["SALES001"].fixes[0].detail == "rebuild the system disk onto the pool's image"
+    assert by_name["SALES001"].disruption == ["system disk erased", "restarts"]
     assert [(f.kind, f.action) for f in by_name["SALES002"].fixes] == [(K.PRODUCT_ID, "resize")]
-    assert by_name["SALES002"].disruption == ["the desktop restarts"]
+    assert by_name["SALES002"].disruption == ["restarts"]
+    assert by_name["SALES002"].fixes[0].detail == "resize to package workspace.x86.ultimate.large2"
+    assert by_name["SALES003"].disruption == ["disks grow (data kept)"]
     assert [(f.kind, f.action, f.detail) for f in by_name["SALES003"].fixes] == [
         (K.DISK_NUM, "add_data_disks", "add 1 data disk (50 GB)")
     ], "the added disk makes up the capacity: nothing to expand"
