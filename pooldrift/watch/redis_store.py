@@ -1,5 +1,6 @@
 """The watch's state in Redis (``POOLDRIFT_REDIS_URL``), shared by replicas: hashes of states,
-mutes, deliveries and messages, a sorted set of history per pool, and the lease one replica holds.
+mutes, deliveries and messages, a sorted set of history per pool, the lease one replica holds,
+and the marker of when the history began (a Redis restarted without its data has none).
 
 A cycle's writes are one MULTI/EXEC, watched on the lease key: a replica that lost its lease
 while it scanned writes nothing (``LeaseLostError``). The URL is never logged (it may hold a password).
@@ -13,9 +14,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
+from pydantic import ValidationError
+
 from ..errors import ConfigurationError
 from .events import Step
-from .models import Event, OutboxItem, SlackMessage, SubjectState
+from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_named
 
 if TYPE_CHECKING:
@@ -127,7 +130,14 @@ class RedisStore:
         return SubjectState.model_validate_json(body) if body else None
 
     async def commit(
-        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+        self,
+        step: Step,
+        outbox: list[OutboxItem],
+        now: datetime,
+        *,
+        keep_days: int,
+        owner: str | None = None,
+        marker: HistoryMarker | None = None,
     ) -> None:
         from redis.exceptions import WatchError
 
@@ -161,6 +171,8 @@ class RedisStore:
                     pipe.zadd(self._key("outbox"), {item.key: base + index}, nx=True)
                 for key in with_history:
                     pipe.zremrangebyscore(self._key("history", key), "-inf", f"({cutoff}")
+                if marker is not None:
+                    pipe.set(self._key("marker"), marker.model_dump_json(), nx=True)
                 await pipe.execute()
         except WatchError:
             raise LeaseLostError(
@@ -180,6 +192,16 @@ class RedisStore:
         gone = [key for key, there in zip(keys, present, strict=True) if not there]
         if gone:
             await self._redis.srem(historied, *gone)
+
+    async def marker(self) -> HistoryMarker | None:
+        body: str | None = await self._redis.get(self._key("marker"))
+        if body is None:
+            return None
+        try:
+            return HistoryMarker.model_validate_json(body)
+        except ValidationError:
+            # whatever it holds, the key is there, so the history was not lost with it
+            return HistoryMarker(by="a marker that does not decode")
 
     async def since(self, pool_id: str) -> datetime | None:
         state = await self.state(pool_id.lower())

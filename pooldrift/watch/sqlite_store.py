@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigurationError
 from .events import Step
-from .models import Event, OutboxItem, SlackMessage, SubjectState
+from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_named
 
 __all__ = ["SqliteStore"]
@@ -119,6 +119,7 @@ class SqliteStore:
         self.path = Path(path).expanduser()
         self.readonly = readonly
         self._conn: sqlite3.Connection | None = None
+        self._opened = HistoryMarker(by=f"the state file {str(self.path)!r}")
         # one connection, used by one thread at a time
         self._lock = threading.Lock()
 
@@ -291,8 +292,16 @@ class SqliteStore:
         return self._decode(SubjectState, row[0], "subjects", "key", key) if row else None
 
     async def commit(
-        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+        self,
+        step: Step,
+        outbox: list[OutboxItem],
+        now: datetime,
+        *,
+        keep_days: int,
+        owner: str | None = None,
+        marker: HistoryMarker | None = None,
     ) -> None:
+        del marker  # the file is its own marker (see ``marker``)
         states = [(s.key, s.model_dump_json()) for s in step.states.values()]
         changes = [(e.key, _ts(e.at), e.model_dump_json()) for e in step.events]
         items = [(item.key, item.model_dump_json()) for item in outbox]
@@ -314,6 +323,13 @@ class SqliteStore:
                 conn.execute("DELETE FROM changes WHERE at < ?", (cutoff,))
 
         await self._call(write)
+
+    async def marker(self) -> HistoryMarker | None:
+        # No marker row: the file cannot lose its history under the watch that holds it open. A
+        # deleted file (and its -wal) stays readable and writable through the open connection,
+        # so that watch still sees all of it; the next process finds no file, has no memory to
+        # compare with, and starts as a first watch would. The open file is the marker.
+        return self._opened
 
     async def since(self, pool_id: str) -> datetime | None:
         state = await self.state(pool_id.lower())

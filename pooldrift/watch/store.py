@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from .models import Event, OutboxItem, SlackMessage, SubjectState
+from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 
 if TYPE_CHECKING:
     from .events import Step
@@ -51,11 +51,25 @@ class StateStore(Protocol):
     async def state(self, key: str) -> SubjectState | None: ...
 
     async def commit(
-        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+        self,
+        step: Step,
+        outbox: list[OutboxItem],
+        now: datetime,
+        *,
+        keep_days: int,
+        owner: str | None = None,
+        marker: HistoryMarker | None = None,
     ) -> None:
         """At once: the new states, the events as history, the deliveries (an existing key is left
-        as is), and the history older than ``keep_days`` deleted. With ``owner``, only while that
-        owner holds the lease (``LeaseLostError`` otherwise)."""
+        as is), the ``marker`` when given (an existing one is left as is), and the history older
+        than ``keep_days`` deleted. With ``owner``, only while that owner holds the lease
+        (``LeaseLostError`` otherwise)."""
+        ...
+
+    async def marker(self) -> HistoryMarker | None:
+        """The marker of the store's history; None when there is none (never written, or lost
+        with the rest). A store that cannot lose its history under a running watch answers a
+        marker of its own."""
         ...
 
     async def since(self, pool_id: str) -> datetime | None:
