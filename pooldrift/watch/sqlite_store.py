@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigurationError
 from .events import Step
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_named
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named
 
 __all__ = ["SqliteStore"]
 
@@ -94,10 +94,6 @@ _LAYOUT = _layout()
 
 def _ts(moment: datetime) -> float:
     return moment.timestamp()
-
-
-def _at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 @contextmanager
@@ -370,7 +366,9 @@ class SqliteStore:
             return conn.execute("SELECT pool_id, until FROM mutes WHERE until > ?", (_ts(now),)).fetchall()
 
         rows = await self._call(read)
-        return {pool_id: _at(self._number(until, "mutes", "pool_id", pool_id)) for pool_id, until in rows}
+        return {
+            pool_id: mute_end(self._number(until, "mutes", "pool_id", pool_id)) for pool_id, until in rows
+        }
 
     # -- the outbox and the episodes' messages ----------------------------------------------
 

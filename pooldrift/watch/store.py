@@ -3,7 +3,7 @@ they share: the schema version and the error of a replica that lost its lease.""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
@@ -17,6 +17,7 @@ __all__ = [
     "StateStore",
     "StoreUnavailableError",
     "WatchStateError",
+    "mute_end",
     "pools_named",
 ]
 
@@ -117,6 +118,17 @@ class StateStore(Protocol):
     async def release(self, owner: str) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+def mute_end(seconds: float) -> datetime:
+    """A stored mute's end (seconds since the epoch) as a time. One past what a datetime holds
+    (a hand-set 1e20, inf, or the end of ``datetime.max`` that rounds to year 10000) is the
+    furthest time: the pool muted indefinitely, as whoever set it meant, until it is unmuted.
+    Both stores read mutes every cycle, so an error here would stop all alerting for one pool."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, ValueError, OSError):
+        return datetime.max.replace(tzinfo=UTC) if seconds > 0 else datetime.min.replace(tzinfo=UTC)
 
 
 def pools_named(states: dict[str, SubjectState], ref: str) -> list[SubjectState]:
