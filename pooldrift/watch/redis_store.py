@@ -13,6 +13,7 @@ skipped with one warning naming the key (an alert, an episode's message, a histo
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -69,6 +70,9 @@ class RedisStore:
         self._prefix = prefix
         self._client: Redis | None = None
         self._told: set[str] = set()  # keys whose bad value was said already
+        # a renewal of our own lease (PEXPIRE) between a commit's WATCH and EXEC would abort that
+        # commit as if another replica had taken the lease: the two take turns
+        self._lease_turn = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self._prefix!r})"
@@ -197,7 +201,7 @@ class RedisStore:
         cutoff = (now - timedelta(days=keep_days)).timestamp()
         base = round(now.timestamp() * 1000) * 1000
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with self._lease_turn, self._redis.pipeline(transaction=True) as pipe:
                 if owner is not None:
                     await pipe.watch(lease)
                     if await pipe.get(lease) != owner:
@@ -379,7 +383,8 @@ class RedisStore:
     # -- the lease -------------------------------------------------------------------------
 
     async def lease(self, owner: str, ttl: float) -> bool:
-        taken = await self._redis.eval(_TAKE, 1, self._key("lease"), owner, max(1, round(ttl * 1000)))
+        async with self._lease_turn:
+            taken = await self._redis.eval(_TAKE, 1, self._key("lease"), owner, max(1, round(ttl * 1000)))
         return bool(taken)
 
     async def release(self, owner: str) -> None:
