@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from pooldrift.emulator import EmulatorServer
 from tests.helpers import free_port, process_env, running_redis, stop_process
 from tests.pooldrift.watch.conftest import CHANNEL
 from tests.pooldrift.watch.slack_web import TOKEN, SlackWebApi
+from tests.pooldrift.watch.test_replicas import leader
 from tests.pooldrift.watch.test_watch_process import Running, alerts, run
 
 LOST = re.compile(r"WARNING pooldrift\.watch: the watch's state store .* lost its history")
@@ -82,6 +84,8 @@ async def test_a_redis_restarted_empty_is_said_once_and_its_drift_is_not_announc
         running.append(watch)
         await slack.wait_for(lambda: len(slack.top()) == fleet, why="the first scan's alerts")
         watch.cycles(2)
+        calls = len(slack.chat_calls())
+        slack.fail_next(1, status=429, retry_after=0.2)  # the notice's first try waits
     # the Redis process is gone; a new one on the same port has none of its data
     with running_redis(redis_binary, port) as url:
         await slack.wait_for(lambda: len(slack.top()) > fleet, why="what the watch says after it")
@@ -89,6 +93,7 @@ async def test_a_redis_restarted_empty_is_said_once_and_its_drift_is_not_announc
         posted = [m.text[:60] for m in slack.top()[fleet:]]
         assert len(posted) == 1, f"no drifted pool announced again: {posted}"
         assert len(notices(slack)) == 1
+        assert len(slack.chat_calls()) == calls + 2, "the notice tried again after the 429, once"
         (notice,) = notices(slack)
         assert "9 drifted pools of its next scan are taken as already known" in notice
         assert "12 pools and 9 open drift episodes" in notice
@@ -124,3 +129,46 @@ async def test_episodes_without_a_marker_get_one_and_no_word_of_a_loss(
             assert "lost its history" not in again.stderr
             assert len(slack.top()) == told and not notices(slack)
             assert await redis.exists(MARKER), "the marker written, nothing else said"
+
+
+async def test_a_replica_taking_over_a_redis_that_lost_its_history_says_so_once(
+    emulator: EmulatorServer,
+    slack: SlackWebApi,
+    env: dict[str, str],
+    port: int,
+    redis_binary: str,
+    running: list[Running],
+) -> None:
+    fleet = drifted(emulator)
+    with running_redis(redis_binary, port):
+        running += [Running(env), Running(env)]
+        await slack.wait_for(lambda: len(slack.top()) == fleet, why="the first scan's alerts")
+        first, second = leader(running)
+        first.cycles(1)
+        second.err.wait_for(r"INFO pooldrift\.watch: watching ")  # it waits, looking at the marker
+        first.proc.send_signal(signal.SIGKILL)
+        assert first.proc.wait(10) == -signal.SIGKILL
+    with running_redis(redis_binary, port):
+        second.err.wait_for(LOST, timeout=30)
+        second.cycles(2)
+        posted = [m.text[:60] for m in slack.top()[fleet:]]
+        assert len(posted) == 1 and notices(slack), f"only the notice: {posted}"
+        assert "what another replica knew" in notices(slack)[0]
+        assert second.stop() == 0
+
+
+async def test_a_state_emptied_under_the_watch_is_a_loss_too(
+    emulator: EmulatorServer, slack: SlackWebApi, env: dict[str, str], redis_url: str, running: list[Running]
+) -> None:
+    fleet = drifted(emulator)
+    watch = Running({**env, "POOLDRIFT_REDIS_URL": redis_url})
+    running.append(watch)
+    await slack.wait_for(lambda: len(slack.top()) == fleet, why="the first scan's alerts")
+    watch.cycles(1)
+    async with Redis.from_url(redis_url) as redis:
+        assert await redis.delete("pooldrift:watch:state") == 1  # the marker stays
+    watch.err.wait_for(LOST, timeout=30)
+    watch.cycles(2)
+    posted = [m.text[:60] for m in slack.top()[fleet:]]
+    assert len(posted) == 1 and notices(slack), f"only the notice: {posted}"
+    assert watch.stop() == 0
