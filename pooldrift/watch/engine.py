@@ -26,7 +26,7 @@ from ..fleet import FleetScan, ScanFailure, scan_fleet
 from .delivery import Deliverer, DeliveryReport
 from .events import Step, step
 from .metrics import CYCLE_SECONDS, CYCLES, EVENTS, LEADER, OUTBOX, POOLS
-from .models import HistoryMarker, OutboxItem, SubjectState
+from .models import EventKind, HistoryMarker, OutboxItem, SubjectState
 from .settings import WatchSettings, require_interval
 from .slack import SlackWeb
 from .store import LeaseLostError, StateStore, StoreUnavailableError
@@ -88,6 +88,10 @@ class Watch:
         self._marker: HistoryMarker | None = None
         #: (pools, open drift episodes) after this watch's last cycle while it leads
         self._known: tuple[int, int] | None = None
+        #: the subjects after that cycle, and after a loss those of them not scanned since: the
+        #: first drift of each is the new baseline (a project that did not list then lists later)
+        self._keys: set[str] = set()
+        self._unscanned: set[str] = set()
 
     # -- one cycle -----------------------------------------------------------------------------
 
@@ -112,17 +116,22 @@ class Watch:
         stored = await self.store.marker()
         previous = await self.store.load()
         lost = self._lost(stored, previous)
+        if lost:
+            self._unscanned = set(self._keys)
         result = step(previous, found, now, failures=self.settings.failures, complete=complete)
         muted = await self.store.muted(now) if self.settings.alerts else {}
         channel = self.settings.channel
+        # after a loss, drift the store no longer knew is the new baseline, not news
+        baseline = set(self._unscanned)
+        if lost:
+            baseline |= {key for key in result.states if key not in previous}
         queued = [
             OutboxItem(key=event.delivery_key, channel=channel, event=event, due=now)
             for event in result.events
             if channel is not None
             and event.episode is not None
             and event.key not in muted
-            # after a loss, what the store no longer knew is the new baseline, not news
-            and not (lost and event.key not in previous)
+            and not (event.kind == EventKind.DRIFTED and event.key in baseline)
         ]
         fresh = HistoryMarker(began=now, by=self.owner) if stored is None else None
         try:
@@ -139,10 +148,12 @@ class Watch:
             raise
         if lost:
             self._say_lost(result, previous)
+        self._unscanned -= {pool.pool_id for pool in found.pools}
         self._marker = stored or fresh
         states = {**previous, **result.states}
         kept = [s for key, s in states.items() if key not in result.removed]
         self._known = (sum(1 for s in kept if s.scope == "pool"), sum(1 for s in kept if s.episode))
+        self._keys = {s.key for s in kept if s.scope == "pool"}
         POOLS.update(found, states, result.removed, now.timestamp())
         for event in result.events:
             EVENTS.labels(event.kind.value).inc()
@@ -173,19 +184,20 @@ class Watch:
     def _say_lost(self, result: Step, previous: dict[str, SubjectState]) -> None:
         """One warning line and (with Slack) one message: the history is gone, this scan is the
         new baseline."""
-        pools, episodes = self._known or (0, 0)
+        known, marker = self._known, self._marker
+        pools, episodes = known or (0, 0)
         knew = (
             f"{pools} pools and {episodes} open drift episodes it knew"
-            if self._known is not None
+            if known is not None
             else "what another replica knew"
         )
         baseline = sum(1 for k, s in result.states.items() if k not in previous and s.episode is not None)
         log.warning(
             "the watch's state store %r lost its history (its marker%s is gone): %s, their Slack "
-            "messages and waiting alerts are forgotten; this scan's %d drifted pools are taken as "
-            "already known, not announced again",
+            "messages and waiting alerts are forgotten; the drift found now (%d drifted pools in "
+            "this scan) is taken as already known, not announced again",
             self.store,
-            f" of {self._marker.began:%Y-%m-%d %H:%M:%S} UTC" if self._marker and self._marker.began else "",
+            f" of {marker.began:%Y-%m-%d %H:%M:%S} UTC" if marker and marker.began else "",
             knew,
             baseline,
         )
@@ -193,9 +205,9 @@ class Watch:
             self.deliverer.tell(
                 self.settings.channel,
                 ":warning: The drift watch lost its history: its state store no longer holds it "
-                f"(a Redis restarted without its data?), so it forgot {knew}. The {baseline} "
-                "drifted pools of its next scan are taken as already known, not announced again; "
-                "new drift and resolutions are announced as before.",
+                f"(a Redis restarted without its data?), so it forgot {knew}. The drift it finds "
+                f"now ({baseline} drifted pools in this scan) is taken as already known, not "
+                "announced again; new drift and resolutions are announced as before.",
             )
 
     async def deliver(self) -> DeliveryReport:

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from pooldrift.client import WorkspaceClient
 from pooldrift.emulator import EmulatorServer
+from pooldrift.watch.engine import Watch
+from pooldrift.watch.settings import load_watch_settings
+from pooldrift.watch.slack import SlackWeb
+from pooldrift.watch.state import RedisStore
 from tests.helpers import free_port, process_env, running_redis, stop_process
 from tests.pooldrift.watch.conftest import CHANNEL
 from tests.pooldrift.watch.slack_web import TOKEN, SlackWebApi
@@ -95,7 +100,7 @@ async def test_a_redis_restarted_empty_is_said_once_and_its_drift_is_not_announc
         assert len(notices(slack)) == 1
         assert len(slack.chat_calls()) == calls + 2, "the notice tried again after the 429, once"
         (notice,) = notices(slack)
-        assert "9 drifted pools of its next scan are taken as already known" in notice
+        assert "The drift it finds now (9 drifted pools in this scan) is taken as already known" in notice
         assert "12 pools and 9 open drift episodes" in notice
         async with Redis.from_url(url) as redis:
             assert await redis.exists(MARKER), "the marker is written again"
@@ -172,3 +177,37 @@ async def test_a_state_emptied_under_the_watch_is_a_loss_too(
     posted = [m.text[:60] for m in slack.top()[fleet:]]
     assert len(posted) == 1 and notices(slack), f"only the notice: {posted}"
     assert watch.stop() == 0
+
+
+async def test_pools_not_listed_when_the_loss_is_found_take_their_first_scan_as_baseline(
+    watch_env: dict[str, str], emulator: EmulatorServer, slack: SlackWebApi, redis_url: str
+) -> None:
+    settings = load_watch_settings(interval="1")
+    assert settings.slack_bot_token is not None
+    async with (
+        RedisStore(redis_url) as store,
+        WorkspaceClient() as client,
+        SlackWeb(settings.slack_bot_token, settings.slack_api_url) as web,
+    ):
+        watch = Watch(settings, client, store, slack=web)
+        await watch.cycle()
+        await watch.deliver()
+        fleet = len(slack.top())
+        assert fleet == drifted(emulator)
+        async with Redis.from_url(redis_url) as redis:
+            await redis.flushdb()
+        emulator.faults.update(error_rate=1.0, error_status=503, paths=r"/desktop-pools$")
+        failed = await watch.cycle()  # the loss is seen, but no pool is listed
+        assert failed.failures == 1 and failed.pools == failed.queued == 0
+        await watch.deliver()
+        emulator.faults.reset()
+        baseline = await watch.cycle()
+        await watch.deliver()
+        assert baseline.drifted == fleet and baseline.queued == 0, "their first scan is the baseline"
+        (notice,) = notices(slack)
+        assert len(slack.top()) == fleet + 1, "only the notice"
+        assert "forgot 12 pools and 9 open drift episodes" in notice
+
+        calm = next(p for p in emulator.data.pools if not any(emulator.data.statics(p.id).values()))
+        emulator.data.set_drift(calm.id, "image_id", 2)
+        assert (await watch.cycle()).queued == 1, "new drift is news again"
