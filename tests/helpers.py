@@ -149,9 +149,10 @@ def redis_server(purpose: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_redis(binary: str) -> Iterator[str]:
-    """``binary`` (a redis-server) on a free loopback port, no persistence: its URL while it runs."""
-    port = free_port()
+def running_redis(binary: str, port: int | None = None) -> Iterator[str]:
+    """``binary`` (a redis-server) on ``port`` (default: a free loopback port), no persistence:
+    its URL while it runs. The same port again is a Redis restarted without its data."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

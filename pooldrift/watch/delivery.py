@@ -4,6 +4,9 @@ and replied to in its thread, in order; late rather than lost, and never twice.
 An item leaves the outbox only once Slack has taken it. Rate limits (429 + Retry-After) and
 Slack's 5xx keep it for later; an ``ok: false`` refusal is logged once and given up after a
 few tries. Quiet hours hold everything until they end; a muted pool's items are dropped.
+
+A notice of the watch itself (its history was lost) is no episode's: it waits in memory, goes
+first in the next pass, and is tried again until Slack takes it or refuses it.
 """
 
 from __future__ import annotations
@@ -64,6 +67,29 @@ class Deliverer:
         self.slack = slack
         self.clock = clock
         self._told: set[str] = set()  # refusals already logged at warning level
+        self._notices: list[tuple[str, str]] = []  # (channel, text), oldest first
+
+    def tell(self, channel: str, text: str) -> None:
+        """Post ``text`` to ``channel`` at the next pass (outside quiet hours), once."""
+        self._notices.append((channel, text))
+
+    async def _notify(self, report: DeliveryReport) -> bool:
+        """The waiting notices, in order; False when Slack says to wait (the pass stops there)."""
+        while self._notices:
+            channel, text = self._notices[0]
+            block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+            try:
+                await self.slack.post(channel, text, [block])
+            except SlackRetryLaterError as exc:
+                report.retried += 1
+                log.info("Slack said %s; the watch's notice waits", exc.reason)
+                return False
+            except SlackRefusedError as exc:
+                log.warning("Slack refused the watch's notice to %s: %s", channel, exc.error)
+            else:
+                report.delivered += 1
+            self._notices.pop(0)
+        return True
 
     async def deliver(self, owner: str | None = None) -> DeliveryReport:
         """One pass over the outbox, oldest first; an episode stops at its first item that must wait.
@@ -75,6 +101,9 @@ class Deliverer:
             report.held = True
             report.pending = await self.store.pending()
             report.next_due = quiet.ends_after(now)
+            return report
+        if not await self._notify(report):
+            report.pending = await self.store.pending()
             return report
         muted = await self.store.muted(now)
         blocked: set[str | None] = set()

@@ -20,6 +20,7 @@ __all__ = [
     "Counts",
     "Event",
     "EventKind",
+    "HistoryMarker",
     "OutboxItem",
     "SlackMessage",
     "Subject",
@@ -153,6 +154,14 @@ class SlackMessage(BaseModel):
     channel: str
     ts: str
     posted_at: datetime
+
+
+class HistoryMarker(BaseModel):
+    """When, and by which watch, a store's history began: written with the watch's first writes,
+    so a store that had one and has none now (a Redis restarted without its data) lost its history."""
+
+    began: datetime | None = Field(default=None, description="None: a marker that does not decode.")
+    by: str = Field(description="The watch that wrote it (host:pid:random), or what the store is.")
 
 
 def duration(seconds: float) -> str:

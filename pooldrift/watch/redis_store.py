@@ -1,27 +1,41 @@
 """The watch's state in Redis (``POOLDRIFT_REDIS_URL``), shared by replicas: hashes of states,
-mutes, deliveries and messages, a sorted set of history per pool, and the lease one replica holds.
+mutes, deliveries and messages, a sorted set of history per pool, the lease one replica holds,
+and the marker of when the history began (a Redis restarted without its data has none).
 
 A cycle's writes are one MULTI/EXEC, watched on the lease key: a replica that lost its lease
 while it scanned writes nothing (``LeaseLostError``). The URL is never logged (it may hold a password).
+
+A value that does not decode (corrupt, or another application's under our prefix) is never a
+traceback. What the watch cannot do without is one line naming the key (a pool's state: skipping
+it would forget an open episode and announce its drift again); what it can go on without is
+skipped with one warning naming the key (an alert, an episode's message, a history line, a mute).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
 from ..errors import ConfigurationError
 from .events import Step
-from .models import Event, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_named
+from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = ["DEFAULT_PREFIX", "RedisStore"]
+
+log = logging.getLogger("pooldrift.watch")
+_M = TypeVar("_M", bound=BaseModel)
 
 DEFAULT_PREFIX = "pooldrift:watch:"
 
@@ -55,6 +69,10 @@ class RedisStore:
         self._timeout = timeout
         self._prefix = prefix
         self._client: Redis | None = None
+        self._told: set[str] = set()  # keys whose bad value was said already
+        # a renewal of our own lease (PEXPIRE) between a commit's WATCH and EXEC would abort that
+        # commit as if another replica had taken the lease: the two take turns
+        self._lease_turn = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self._prefix!r})"
@@ -88,6 +106,11 @@ class RedisStore:
             ) from None
         try:
             version = await client.get(self._key("version"))
+            if version is not None and not str(version).isdigit():
+                raise ConfigurationError(
+                    f"the watch's Redis key {self._key('version')} holds {str(version)[:40]!r}, not a "
+                    "layout number: is another application using the prefix?"
+                )
             if version is not None and int(version) > SCHEMA_VERSION:
                 raise ConfigurationError(
                     f"the watch's Redis state was written by a newer pooldrift (layout {version!s}; "
@@ -95,6 +118,10 @@ class RedisStore:
                 )
             if not self.readonly:
                 await client.set(self._key("version"), SCHEMA_VERSION)
+                # as the SQLite store does: never start on states the cycles could not read
+                states: dict[str, str] = await client.hgetall(self._key("state"))  # type: ignore[assignment]
+                for field, body in states.items():
+                    self._decode(SubjectState, body, "state", field)
         except RedisError as exc:
             await client.aclose()
             # the type only: a message could name the host, and the URL may hold a password
@@ -102,6 +129,9 @@ class RedisStore:
         except ConfigurationError:
             await client.aclose()
             raise
+        except StoreUnavailableError as exc:
+            await client.aclose()
+            raise ConfigurationError(exc.message) from None
         self._client = client
         return self
 
@@ -116,18 +146,53 @@ class RedisStore:
             await self._client.aclose()
             self._client = None
 
+    # -- values that may not decode --------------------------------------------------------
+
+    def _why(self, model: type[_M], body: str) -> str | None:
+        """What is wrong with ``body`` as a ``model`` (None: nothing)."""
+        try:
+            model.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            return str(first["msg"]) + (f" at {where}" if where else "")
+        return None
+
+    def _decode(self, model: type[_M], body: str, key: str, field: str) -> _M:
+        """``body`` as a ``model``, or the one-line error naming the key and the field."""
+        try:
+            return model.model_validate_json(body)
+        except ValidationError:
+            raise StoreUnavailableError(
+                f"the watch's Redis has a corrupt value in {self._key(key)} (field {field!r}): "
+                f"{self._why(model, body)}"
+            ) from None
+
+    def _skip(self, what: str, where: str, why: str) -> None:
+        """Say once per key that a value was skipped."""
+        if where not in self._told:
+            self._told.add(where)
+            log.warning("skipped %s in the watch's Redis (%s): %s", what, where, why)
+
     # -- state and history -----------------------------------------------------------------
 
     async def load(self) -> dict[str, SubjectState]:
         rows: dict[str, str] = await self._redis.hgetall(self._key("state"))
-        return {key: SubjectState.model_validate_json(body) for key, body in rows.items()}
+        return {key: self._decode(SubjectState, body, "state", key) for key, body in rows.items()}
 
     async def state(self, key: str) -> SubjectState | None:
         body = await self._redis.hget(self._key("state"), key)
-        return SubjectState.model_validate_json(body) if body else None
+        return self._decode(SubjectState, body, "state", key) if body else None
 
     async def commit(
-        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+        self,
+        step: Step,
+        outbox: list[OutboxItem],
+        now: datetime,
+        *,
+        keep_days: int,
+        owner: str | None = None,
+        marker: HistoryMarker | None = None,
     ) -> None:
         from redis.exceptions import WatchError
 
@@ -136,7 +201,7 @@ class RedisStore:
         cutoff = (now - timedelta(days=keep_days)).timestamp()
         base = round(now.timestamp() * 1000) * 1000
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with self._lease_turn, self._redis.pipeline(transaction=True) as pipe:
                 if owner is not None:
                     await pipe.watch(lease)
                     if await pipe.get(lease) != owner:
@@ -161,6 +226,8 @@ class RedisStore:
                     pipe.zadd(self._key("outbox"), {item.key: base + index}, nx=True)
                 for key in with_history:
                     pipe.zremrangebyscore(self._key("history", key), "-inf", f"({cutoff}")
+                if marker is not None:
+                    pipe.set(self._key("marker"), marker.model_dump_json(), nx=True)
                 await pipe.execute()
         except WatchError:
             raise LeaseLostError(
@@ -181,6 +248,16 @@ class RedisStore:
         if gone:
             await self._redis.srem(historied, *gone)
 
+    async def marker(self) -> HistoryMarker | None:
+        body: str | None = await self._redis.get(self._key("marker"))
+        if body is None:
+            return None
+        try:
+            return HistoryMarker.model_validate_json(body)
+        except ValidationError:
+            # whatever it holds, the key is there, so the history was not lost with it
+            return HistoryMarker(by="a marker that does not decode")
+
     async def since(self, pool_id: str) -> datetime | None:
         state = await self.state(pool_id.lower())
         return state.drifting_since if state else None
@@ -190,7 +267,14 @@ class RedisStore:
         rows: list[str] = await self._redis.zrangebyscore(
             self._key("history", pool_id.lower()), cutoff, "+inf"
         )
-        events = [Event.model_validate_json(body) for body in rows]
+        key = self._key("history", pool_id.lower())
+        events = []
+        for body in rows:
+            # a history is read to be shown: one unreadable line does not hide the others
+            try:
+                events.append(Event.model_validate_json(body))
+            except ValidationError:
+                self._skip("a history line", key, f"{self._why(Event, body)}: {body[:60]!r}")
         return sorted(events, key=lambda e: (e.at, e.sequence))
 
     async def find(self, ref: str) -> list[SubjectState]:
@@ -204,9 +288,22 @@ class RedisStore:
     async def unmute(self, pool_id: str) -> bool:
         return bool(await self._redis.hdel(self._key("mutes"), pool_id.lower()))
 
+    def _until(self, pool_id: str, value: str) -> datetime | None:
+        """A mute's end (``mute_end``: one out of range is indefinite). Not a number at all: not
+        muted, said once, for a value nobody can read should not hold alerts back."""
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = math.nan
+        if math.isnan(seconds):
+            self._skip("a mute", f"{self._key('mutes')} field {pool_id!r}", f"{value[:40]!r} is not a time")
+            return None
+        return mute_end(seconds)
+
     async def muted(self, now: datetime) -> dict[str, datetime]:
         rows: dict[str, str] = await self._redis.hgetall(self._key("mutes"))
-        live = {key: datetime.fromtimestamp(float(until), UTC) for key, until in rows.items()}
+        ends = {key: self._until(key, until) for key, until in rows.items()}
+        live = {key: until for key, until in ends.items() if until is not None}
         expired = [key for key, until in live.items() if until <= now]
         if expired and not self.readonly:
             await self._redis.hdel(self._key("mutes"), *expired)
@@ -222,11 +319,34 @@ class RedisStore:
         if not ranked:
             return []
         bodies: list[Any] = await self._redis.hmget(self._key("outbox", "items"), [k for k, _ in ranked])
-        return [
-            OutboxItem.model_validate_json(body).model_copy(update={"order": int(score)})
-            for (_, score), body in zip(ranked, bodies, strict=True)
-            if body is not None
-        ]
+        items = []
+        for (key, score), body in zip(ranked, bodies, strict=True):
+            if body is None:
+                continue
+            try:
+                items.append(OutboxItem.model_validate_json(body).model_copy(update={"order": int(score)}))
+            except ValidationError:
+                await self._set_aside(key, body)
+        return items
+
+    async def _set_aside(self, key: str, body: str) -> None:
+        """An alert that does not decode can never be posted; left in place it would wait in
+        the outbox forever. It is moved, as it was, to ``outbox:unreadable`` for a look."""
+        aside = self._key("outbox", "unreadable")
+        log.warning(
+            "an alert in the watch's Redis does not decode (%s field %r: %s); moved to %s",
+            self._key("outbox", "items"),
+            key,
+            self._why(OutboxItem, body),
+            aside,
+        )
+        if self.readonly:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(aside, key, body)
+            pipe.zrem(self._key("outbox"), key)
+            pipe.hdel(self._key("outbox", "items"), key)
+            await pipe.execute()
 
     async def pending(self) -> int:
         return int(await self._redis.zcard(self._key("outbox")))
@@ -244,7 +364,18 @@ class RedisStore:
 
     async def message(self, episode: str) -> SlackMessage | None:
         body = await self._redis.hget(self._key("messages"), episode)
-        return SlackMessage.model_validate_json(body) if body else None
+        if not body:
+            return None
+        try:
+            return SlackMessage.model_validate_json(body)
+        except ValidationError:
+            # as if never posted: the episode's next change posts a new message rather than none
+            self._skip(
+                "an episode's Slack message",
+                f"{self._key('messages')} field {episode!r}",
+                str(self._why(SlackMessage, body)),
+            )
+            return None
 
     async def save_message(self, message: SlackMessage) -> None:
         await self._redis.hset(self._key("messages"), message.episode, message.model_dump_json())
@@ -252,7 +383,8 @@ class RedisStore:
     # -- the lease -------------------------------------------------------------------------
 
     async def lease(self, owner: str, ttl: float) -> bool:
-        taken = await self._redis.eval(_TAKE, 1, self._key("lease"), owner, max(1, round(ttl * 1000)))
+        async with self._lease_turn:
+            taken = await self._redis.eval(_TAKE, 1, self._key("lease"), owner, max(1, round(ttl * 1000)))
         return bool(taken)
 
     async def release(self, owner: str) -> None:
@@ -273,10 +405,17 @@ def _guarded(method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]
 
     @functools.wraps(method)
     async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        from redis.exceptions import RedisError
+        from redis.exceptions import RedisError, ResponseError
 
         try:
             return await method(*args, **kwargs)
+        except ResponseError as exc:
+            if str(exc).startswith("WRONGTYPE"):
+                raise StoreUnavailableError(
+                    "a key of the watch's Redis holds another kind of value than the watch writes "
+                    "(WRONGTYPE): is another application using its prefix?"
+                ) from None
+            raise StoreUnavailableError(f"the watch's Redis did not answer ({type(exc).__name__})") from None
         except RedisError as exc:
             raise StoreUnavailableError(f"the watch's Redis did not answer ({type(exc).__name__})") from None
 

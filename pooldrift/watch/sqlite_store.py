@@ -25,8 +25,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigurationError
 from .events import Step
-from .models import Event, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, pools_named
+from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named
 
 __all__ = ["SqliteStore"]
 
@@ -96,10 +96,6 @@ def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def _at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
 #: how long a replica waits for another's lock (SQLite's busy timeout, and the WAL switch's)
 _BUSY_S = 10.0
 
@@ -138,6 +134,7 @@ class SqliteStore:
         self.path = Path(path).expanduser()
         self.readonly = readonly
         self._conn: sqlite3.Connection | None = None
+        self._opened = HistoryMarker(by=f"the state file {str(self.path)!r}")
         # one connection, used by one thread at a time
         self._lock = threading.Lock()
 
@@ -318,8 +315,16 @@ class SqliteStore:
         return self._decode(SubjectState, row[0], "subjects", "key", key) if row else None
 
     async def commit(
-        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+        self,
+        step: Step,
+        outbox: list[OutboxItem],
+        now: datetime,
+        *,
+        keep_days: int,
+        owner: str | None = None,
+        marker: HistoryMarker | None = None,
     ) -> None:
+        del marker  # the file is its own marker (see ``marker``)
         states = [(s.key, s.model_dump_json()) for s in step.states.values()]
         changes = [(e.key, _ts(e.at), e.model_dump_json()) for e in step.events]
         items = [(item.key, item.model_dump_json()) for item in outbox]
@@ -341,6 +346,13 @@ class SqliteStore:
                 conn.execute("DELETE FROM changes WHERE at < ?", (cutoff,))
 
         await self._call(write)
+
+    async def marker(self) -> HistoryMarker | None:
+        # No marker row: the file cannot lose its history under the watch that holds it open. A
+        # deleted file (and its -wal) stays readable and writable through the open connection,
+        # so that watch still sees all of it; the next process finds no file, has no memory to
+        # compare with, and starts as a first watch would. The open file is the marker.
+        return self._opened
 
     async def since(self, pool_id: str) -> datetime | None:
         state = await self.state(pool_id.lower())
@@ -381,7 +393,9 @@ class SqliteStore:
             return conn.execute("SELECT pool_id, until FROM mutes WHERE until > ?", (_ts(now),)).fetchall()
 
         rows = await self._call(read)
-        return {pool_id: _at(self._number(until, "mutes", "pool_id", pool_id)) for pool_id, until in rows}
+        return {
+            pool_id: mute_end(self._number(until, "mutes", "pool_id", pool_id)) for pool_id, until in rows
+        }
 
     # -- the outbox and the episodes' messages ----------------------------------------------
 

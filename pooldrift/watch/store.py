@@ -3,10 +3,10 @@ they share: the schema version and the error of a replica that lost its lease.""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from .models import Event, OutboxItem, SlackMessage, SubjectState
+from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 
 if TYPE_CHECKING:
     from .events import Step
@@ -17,6 +17,7 @@ __all__ = [
     "StateStore",
     "StoreUnavailableError",
     "WatchStateError",
+    "mute_end",
     "pools_named",
 ]
 
@@ -51,11 +52,25 @@ class StateStore(Protocol):
     async def state(self, key: str) -> SubjectState | None: ...
 
     async def commit(
-        self, step: Step, outbox: list[OutboxItem], now: datetime, *, keep_days: int, owner: str | None = None
+        self,
+        step: Step,
+        outbox: list[OutboxItem],
+        now: datetime,
+        *,
+        keep_days: int,
+        owner: str | None = None,
+        marker: HistoryMarker | None = None,
     ) -> None:
         """At once: the new states, the events as history, the deliveries (an existing key is left
-        as is), and the history older than ``keep_days`` deleted. With ``owner``, only while that
-        owner holds the lease (``LeaseLostError`` otherwise)."""
+        as is), the ``marker`` when given (an existing one is left as is), and the history older
+        than ``keep_days`` deleted. With ``owner``, only while that owner holds the lease
+        (``LeaseLostError`` otherwise)."""
+        ...
+
+    async def marker(self) -> HistoryMarker | None:
+        """The marker of the store's history; None when there is none (never written, or lost
+        with the rest). A store that cannot lose its history under a running watch answers a
+        marker of its own."""
         ...
 
     async def since(self, pool_id: str) -> datetime | None:
@@ -103,6 +118,17 @@ class StateStore(Protocol):
     async def release(self, owner: str) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+def mute_end(seconds: float) -> datetime:
+    """A stored mute's end (seconds since the epoch) as a time. One past what a datetime holds
+    (a hand-set 1e20, inf, or the end of ``datetime.max`` that rounds to year 10000) is the
+    furthest time: the pool muted indefinitely, as whoever set it meant, until it is unmuted.
+    Both stores read mutes every cycle, so an error here would stop all alerting for one pool."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, ValueError, OSError):
+        return datetime.max.replace(tzinfo=UTC) if seconds > 0 else datetime.min.replace(tzinfo=UTC)
 
 
 def pools_named(states: dict[str, SubjectState], ref: str) -> list[SubjectState]:

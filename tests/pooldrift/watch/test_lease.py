@@ -108,6 +108,31 @@ async def test_a_renewal_extends_the_lease_past_its_first_expiry(store: StateSto
 # -- the watch --------------------------------------------------------------------------------
 
 
+async def test_the_holders_own_renewals_never_drop_its_commits(store: StateStore) -> None:
+    """The watch renews its lease while it commits (its keepalive): a renewal between a Redis
+    commit's WATCH and EXEC aborted the commit as if the lease had changed hands."""
+    assert await store.lease("me", 30)
+    done = asyncio.Event()
+
+    async def keepalive() -> int:
+        renewed = 0
+        while not done.is_set():
+            assert await store.lease("me", 30)
+            renewed += 1
+            await asyncio.sleep(0)
+        return renewed
+
+    renewing = asyncio.create_task(keepalive())
+    try:
+        for _ in range(50):
+            await store.commit(
+                step({}, scan(pool(A, "hr", image_id=3)), NOW), [], NOW, keep_days=7, owner="me"
+            )
+    finally:
+        done.set()
+    assert await renewing > 0, "renewed meanwhile"
+
+
 async def test_a_cycle_longer_than_the_lease_keeps_it_and_commits(
     open_watch: Open, emulator: EmulatorServer, store: StateStore
 ) -> None:

@@ -125,6 +125,14 @@ async def test_mutes(store: StateStore) -> None:
     assert await store.muted(NOW) == {}, "the expired mute was dropped, not kept"
 
 
+async def test_a_mute_until_the_end_of_time_reads_as_muted_indefinitely(store: StateStore) -> None:
+    forever = datetime.max.replace(tzinfo=UTC)  # its timestamp rounds up to year 10000
+    await store.mute(A, forever)
+    assert await store.muted(NOW) == {A: forever}
+    assert await store.muted(NOW + timedelta(days=365 * 1000)) == {A: forever}, "and stays muted"
+    assert await store.unmute(A) is True and await store.muted(NOW) == {}
+
+
 async def test_the_lease_is_held_by_one_owner_and_taken_over_when_it_expires(store: StateStore) -> None:
     assert await store.lease("one", 30) and await store.lease("one", 30), "taken, then renewed"
     assert not await store.lease("two", 30)
