@@ -12,6 +12,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from pooldrift.config import Settings
+from pooldrift.fix import FixPolicy
 from pooldrift.watch.settings import WatchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,10 @@ def test_every_setting_is_documented() -> None:
     assert "POOLDRIFT_WATCH_INTERVAL" in watch
     for name in sorted(watch):
         assert name in README, f"{name} is read by the watch but not in the README"
+    fix = aliases(FixPolicy)
+    assert "POOLDRIFT_FIX_MAX_DESKTOPS" in fix
+    for name in sorted(fix):
+        assert name in README, f"{name} is read by the fix policy but not in the README"
 
 
 def test_readme_quick_start_is_two_make_commands() -> None:

@@ -39,6 +39,8 @@ CASES = [
     (["watch", "--interval", "1ms"], "bad arguments"),
     (["watch"], "the configuration"),
     (["history", "no-such-pool", "--json"], "a pool was not found"),
+    (["fix", "plan", "no-such-pool"], "a pool was not found"),
+    (["fix", "plan", "x", "--kind", "colour"], "bad arguments"),
 ]
 
 
