@@ -225,7 +225,16 @@ def _pool_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _desktop_body(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
-    return shape.sparse(body, "inconsistent_types", "data_volumes", "user_list", "user_name", "task_status")
+    return shape.sparse(
+        body,
+        "inconsistent_types",
+        "data_volumes",
+        "user_list",
+        "user_name",
+        "task_status",
+        "attach_user_infos",
+        "order_id",
+    )
 
 
 def _no_pool(pool_id: str) -> Answer:

@@ -105,6 +105,7 @@ class EmulatorApp(Starlette):
                 Route(f"{CONTROL_PREFIX}/pools", self._add_pool, methods=["POST"]),
                 Route(f"{CONTROL_PREFIX}/pools/{{pool_id}}", self._delete_pool, methods=["DELETE"]),
                 Route(f"{CONTROL_PREFIX}/pools/{{pool_id}}/drift", self._drift_pool, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/desktops/{{desktop_id}}", self._set_desktop, methods=["POST"]),
             ]
         super().__init__(routes=routes, exception_handlers={HTTPException: self._http_error})
         self.config = config
@@ -399,6 +400,10 @@ class EmulatorApp(Starlette):
     async def _drift_pool(self, request: Request) -> Response:
         body = await _body_json(request)
         return _json(*mutate.drift_pool(self.data, request.path_params["pool_id"], body))
+
+    async def _set_desktop(self, request: Request) -> Response:
+        body = await _body_json(request)
+        return _json(*mutate.set_desktop(self.data, request.path_params["desktop_id"], body))
 
     async def _http_error(self, _request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from . import catalog
 
-__all__ = ["NEW_POOL", "parse_kind", "set_kind"]
+__all__ = ["DESKTOP_FIELDS", "NEW_POOL", "desktop_value", "parse_kind", "set_kind"]
 
 _KINDS = ("PRODUCT_ID", "IMAGE_ID", "DISK_NUM", "DISK_SIZE")
 #: a pool added at run time, unless told otherwise
@@ -22,6 +22,34 @@ NEW_POOL: dict[str, Any] = {
     "root_size": 80,
     "data_sizes": [100],
 }
+
+
+#: A desktop's state a test may set, each with the values the vendor documents (``None``: free text).
+DESKTOP_FIELDS: dict[str, tuple[object, ...] | None] = {
+    "login_status": (None, "UNREGISTER", "REGISTERED", "CONNECTED", "DISCONNECTED"),
+    "status": ("ACTIVE", "SHUTOFF", "ERROR", "HIBERNATED", "BUILD", "REBOOT", "RESIZE", "MIGRATING"),
+    "charge_mode": ("on_demand", "period"),
+    "is_freeze": (True, False),
+    "task_status": None,
+    "user_name": None,
+    "order_id": None,
+}
+
+
+def desktop_value(name: str, value: object) -> object:
+    """``value`` checked for the desktop field ``name``; ``ValueError`` when the vendor has no such value."""
+    if name not in DESKTOP_FIELDS:
+        raise ValueError(f"unknown desktop field {name!r}: one of {', '.join(DESKTOP_FIELDS)}")
+    allowed = DESKTOP_FIELDS[name]
+    if allowed is None:
+        if name == "task_status" and value is None:
+            return ""
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string or null")
+        return value
+    if not any(value is a or (type(value) is type(a) and value == a) for a in allowed):
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, not {str(value)[:30]!r}")
+    return value
 
 
 class _Config(Protocol):

@@ -108,6 +108,8 @@ class EmulatorData:
     configured: FleetSpec | None = field(default=None, repr=False)
     #: Pool id → its place in ``pools``: a hint, checked on every use (tests edit ``pools`` freely).
     _where: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    #: Desktop id → its pool's id: a hint like ``_where``.
+    _home_of: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def demo(cls, seed: int, *, project_id: str = DEMO_PROJECT_ID, region: str = DEMO_REGION) -> EmulatorData:
@@ -291,6 +293,40 @@ class EmulatorData:
                 for index in range(desktops)
             ])  # fmt: skip
         return pool
+
+    def desktop(self, desktop_id: str, project_id: str | None = None) -> tuple[Pool, Desktop] | None:
+        """The desktop with this id and its pool (in this project, when given)."""
+        key = desktop_id.lower()
+        with self.lock:
+            found = self._find_desktop(self._home_of.get(key), key)
+            if found is None:
+                # rebuild the hint rather than scan every pool on every lookup
+                self._home_of = {d.desktop_id: pool_id for pool_id, ds in self.desktops.items() for d in ds}
+                found = self._find_desktop(self._home_of.get(key), key)
+        if found is not None and project_id is not None and self.project_of(found[0]) != project_id:
+            return None
+        return found
+
+    def _find_desktop(self, pool_id: str | None, desktop_id: str) -> tuple[Pool, Desktop] | None:
+        pool = self.pool(pool_id) if pool_id is not None else None
+        if pool is None:
+            return None
+        desktop = next((d for d in self.desktops_of(pool.id) if d.desktop_id == desktop_id), None)
+        return (pool, desktop) if desktop is not None else None
+
+    def set_desktop(self, desktop_id: str, **values: Any) -> Desktop:
+        """Change a desktop's state: ``login_status``, ``task_status``, ``is_freeze``, ``status``,
+        ``user_name``, ``charge_mode``, ``order_id``. ``KeyError``: no such desktop; ``ValueError``: a
+        field or value the vendor does not have. Also ``POST /_emulator/desktops/{desktop_id}``."""
+        checked = {name: changes.desktop_value(name, value) for name, value in values.items()}
+        with self.lock:
+            found = self.desktop(desktop_id)
+            if found is None:
+                raise KeyError(desktop_id)
+            desktop = found[1]
+            for name, value in checked.items():
+                setattr(desktop, name, value)
+            return desktop
 
     def remove_pool(self, pool_id: str) -> bool:
         """Remove a pool and its desktops; False if there is none. Also ``DELETE /_emulator/pools/{id}``."""

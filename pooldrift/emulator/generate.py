@@ -4,6 +4,7 @@ M desktops each, with a realistic share of drift of each kind; the same seed giv
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections.abc import Mapping
@@ -27,6 +28,15 @@ KIND_WEIGHTS: dict[str, int] = {"IMAGE_ID": 45, "PRODUCT_ID": 25, "DISK_SIZE": 2
 SECOND_KIND = 0.2
 #: Chance that a pool is in maintenance mode.
 MAINTENANCE = 0.03
+#: Of a fleet's desktops, per thousand (derived from the desktop's id, not drawn, so the rest of the
+#: fleet is the same as without them): an active desktop with a user has them logged in (CONNECTED)
+#: or gone (DISCONNECTED); some run an operation; a few are frozen.
+CONNECTED_PER_MILLE = 400
+DISCONNECTED_PER_MILLE = 100
+TASK_PER_MILLE = 30
+FROZEN_PER_MILLE = 15
+#: The operations a generated desktop may be running.
+_TASKS = ("rebooting", "powering-on", "updating")
 
 MAX_POOLS = 100_000
 MAX_DESKTOPS_PER_POOL = 10_000
@@ -149,6 +159,20 @@ def _drift_kinds(rng: random.Random) -> frozenset[str]:
     return frozenset((first,))
 
 
+def _vary(desktop: Desktop) -> None:
+    """Give a generated desktop its login state, running task and freeze, from its id alone."""
+    digest = hashlib.sha256(desktop.desktop_id.encode()).digest()
+    login, task, frozen = (int.from_bytes(digest[i : i + 2], "big") % 1000 for i in (0, 2, 4))
+    if desktop.user_name and desktop.status == "ACTIVE":
+        if login < CONNECTED_PER_MILLE:
+            desktop.login_status = "CONNECTED"
+        elif login < CONNECTED_PER_MILLE + DISCONNECTED_PER_MILLE:
+            desktop.login_status = "DISCONNECTED"
+    if task < TASK_PER_MILLE:
+        desktop.task_status = _TASKS[task % len(_TASKS)]
+    desktop.is_freeze = frozen < FROZEN_PER_MILLE
+
+
 def build_fleet(spec: FleetSpec, home: Project) -> tuple[list[Project], list[Pool], dict[str, list[Desktop]]]:
     """The projects, pools and desktops ``spec`` describes (pools project by project, in order)."""
     rng = random.Random(spec.seed)  # noqa: S311 - reproducible test data, not security
@@ -189,6 +213,8 @@ def build_fleet(spec: FleetSpec, home: Project) -> tuple[list[Project], list[Poo
                     )
                 )
                 serial += 1
+            for desktop in members:
+                _vary(desktop)
             if members and rng.random() >= CONSISTENT_SHARE:
                 share = rng.choice(DRIFT_SHARES)
                 drifted = max(1, int(len(members) * share + 0.5))

@@ -11,7 +11,7 @@ from typing import Any
 from .api import BAD_REQUEST, UNKNOWN_POOL, Answer, error
 from .data import EmulatorData
 
-__all__ = ["add_pool", "delete_pool", "drift_pool"]
+__all__ = ["add_pool", "delete_pool", "drift_pool", "set_desktop"]
 
 _MAX_DESKTOPS = 100_000
 _CONFIG = ("type", "product_id", "image_id", "root_size", "data_sizes", "project_id")
@@ -55,3 +55,21 @@ def delete_pool(data: EmulatorData, pool_id: str) -> Answer:
     if not data.remove_pool(pool_id):
         return error(404, UNKNOWN_POOL, f"The desktop pool {pool_id[:64]} does not exist.")
     return 200, {"deleted": pool_id.lower()}
+
+
+def set_desktop(data: EmulatorData, desktop_id: str, body: Any) -> Answer:
+    """``{"login_status": "CONNECTED", "task_status": "rebuilding", "is_freeze": true}``: the
+    desktop's new state (see ``EmulatorData.set_desktop``), answered as the desktop list shows it."""
+    if not isinstance(body, dict) or not body:
+        return error(400, BAD_REQUEST, 'the body must name the fields: {"login_status": "CONNECTED"}')
+    with data.lock:
+        try:
+            data.set_desktop(desktop_id, **body)
+        except ValueError as exc:
+            return error(400, BAD_REQUEST, str(exc))
+        except KeyError:
+            pass
+        found = data.desktop(desktop_id)
+        if found is None:
+            return error(404, BAD_REQUEST, f"The desktop {desktop_id[:64]} does not exist.")
+        return 200, found[1].to_api(found[0])

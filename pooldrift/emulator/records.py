@@ -105,6 +105,43 @@ class Desktop:
     disk_type: str = "SAS"
     created: str = "2024-01-01T00:00:00Z"
     ip: str = "192.168.0.10"
+    #: Overrides the login state derived from ``user_name`` (REGISTERED with a user, else
+    #: UNREGISTER): ``CONNECTED`` (a user is logged in and working) or ``DISCONNECTED``.
+    login_status: str | None = None
+    #: The operation running on it (the vendor's ``task_status``, e.g. ``rebuilding``), "" when none.
+    task_status: str = ""
+    is_freeze: bool = False
+    #: A periodic desktop's order (``None``: one derived from its id for a period desktop).
+    order_id: str | None = None
+
+    @property
+    def login(self) -> str:
+        """What ``login_status`` answers."""
+        if self.login_status is not None:
+            return self.login_status
+        return "REGISTERED" if self.user_name else "UNREGISTER"
+
+    @property
+    def order(self) -> str:
+        """What ``order_id`` answers: set for a periodic desktop only."""
+        if self.charge_mode != "period":
+            return ""
+        if self.order_id is not None:
+            return self.order_id
+        return "CS" + uuid.uuid5(uuid.NAMESPACE_URL, f"order/{self.desktop_id}").hex[:20].upper()
+
+    def attach_user_infos(self, os_type: str) -> list[dict[str, Any]]:
+        """``AttachInstancesUserInfo`` of its one user (Windows users are ``users``, Linux ``default``)."""
+        if not self.user_name:
+            return []
+        return [
+            {
+                "user_id": uuid.uuid5(uuid.NAMESPACE_URL, f"user/{self.user_name}").hex,
+                "user_name": self.user_name,
+                "user_group": "users" if os_type in ("", "Windows") else "default",
+                "type": "USER",
+            }
+        ]
 
     def to_api(self, pool: Pool) -> dict[str, Any]:
         """The desktop as ``PoolDesktopsDetailInfo``, ``inconsistent_types`` computed (package and
@@ -141,12 +178,15 @@ class Desktop:
             },
             "flavor": {"id": prod.flavor_id, "links": []},
             "status": self.status,
-            "task_status": "",
+            "task_status": self.task_status,
             "in_maintenance_mode": pool.in_maintenance_mode,
             "created": self.created,
             "security_groups": [{"id": "3b7d9f1e-2a4c-4e6f-8b0d-1f3a5c7e9b2d", "name": "workspace-default"}],
-            "login_status": "REGISTERED" if self.user_name else "UNREGISTER",
+            "login_status": self.login,
             "user_name": self.user_name or "",
+            "attach_user_infos": self.attach_user_infos(image.os_type),
+            "is_freeze": self.is_freeze,
+            "order_id": self.order,
             "product_id": self.product_id,
             "root_volume": volumes[0],
             "data_volumes": volumes[1:],
