@@ -98,6 +98,39 @@ async def test_a_plan_of_an_emulated_pool_is_its_drift_desktop_by_desktop(
     assert emulator.requests.count("/rebuild") == 0, "planning sends no write"
 
 
+async def test_the_emulators_logged_in_busy_and_frozen_desktops_are_left_with_why(
+    client: WorkspaceClient, emulator: EmulatorServer
+) -> None:
+    """Desktop states set in the emulator reach the plan through the API's own fields."""
+    pool = emulator.data.pool_named("sales-win11")
+    image = sorted(
+        (
+            d
+            for d in emulator.data.desktops_of(pool.id)
+            if drift_of(d, pool) == ["IMAGE_ID"] and d.status != "ERROR"
+        ),
+        key=lambda d: d.computer_name,
+    )
+    assert len(image) >= 2, "the demo pool has desktops drifted by image alone"
+    on, busy = image[0], image[1]
+    emulator.data.set_desktop(on.desktop_id, login_status="CONNECTED", user_name="li.wei")
+    emulator.data.set_desktop(busy.desktop_id, task_status="rebuilding")
+    found = await plan(client, pool.name, kinds=["image_id"], policy=load_fix_policy(max_desktops=1000))
+    by_id = {p.desktop_id: p for p in found.desktops}
+    assert by_id[on.desktop_id].logged_in and by_id[on.desktop_id].users == ["li.wei"]
+    assert [m.reason for m in by_id[on.desktop_id].manual] == ["logged_in"]
+    assert [m.reason for m in by_id[busy.desktop_id].manual] == ["task_running"]
+    assert "rebuilding" in by_id[busy.desktop_id].manual[0].why
+    rebuilt = {i for c in found.calls for i in c.desktop_ids}
+    assert on.desktop_id not in rebuilt and busy.desktop_id not in rebuilt
+    assert found.totals.logged_in_skipped == 1
+
+    included = await plan(client, pool.id, kinds=["IMAGE_ID"], include_logged_in=True)
+    told = [c for c in included.calls if c.operation is Operation.NOTIFY_DESKTOPS]
+    assert [c.desktop_ids for c in told] == [[on.desktop_id]]
+    assert included.totals.logged_in_touched == 1
+
+
 def test_each_kind_gets_its_action_and_the_user_is_told_what_they_will_feel() -> None:
     image = desktop(1, ["IMAGE"], metadata={"metering.image_id": "img-old", "charging_mode": "1"})
     package = desktop(2, ["PRODUCT"], product_id="workspace.x86.ultimate.small")
