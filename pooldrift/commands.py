@@ -79,7 +79,8 @@ async def check(args: argparse.Namespace) -> int:
 
 async def fix_plan(args: argparse.Namespace) -> int:
     """``pooldrift fix plan``: what fixing a pool would do; it sends no change."""
-    from .fix import load_fix_policy, plan
+    from .fix.plan import plan
+    from .fix.policy import load_fix_policy
     from .fix.render import render_plan
 
     policy = load_fix_policy()  # a bad POOLDRIFT_FIX_* stops here, before any request

@@ -12,7 +12,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from pooldrift.config import Settings
-from pooldrift.fix import FixPolicy
+from pooldrift.fix.policy import FixPolicy
 from pooldrift.watch.settings import WatchSettings
 
 ROOT = Path(__file__).resolve().parent.parent

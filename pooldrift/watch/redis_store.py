@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigurationError
+from ..fix.records import AuditEntry, PlanEntry, StepRecord, StepStatus
 from .events import Step
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named
@@ -395,6 +396,58 @@ class RedisStore:
         value: str | None = await self._redis.get(self._key("lease"))
         return value
 
+    # -- the fix ledger ----------------------------------------------------------------------
+
+    async def save_plan(self, entry: PlanEntry, body: str) -> None:
+        if await self._redis.set(self._key("fix", "plan", entry.plan_id), body, nx=True):
+            await self._redis.zadd(
+                self._key("fix", "plans"), {entry.model_dump_json(): entry.created_at.timestamp()}
+            )
+
+    async def load_plan(self, plan_id: str) -> str | None:
+        body: str | None = await self._redis.get(self._key("fix", "plan", plan_id))
+        return body
+
+    async def plans(self, limit: int = 50) -> list[PlanEntry]:
+        entries: list[str] = await self._redis.zrevrange(self._key("fix", "plans"), 0, max(0, limit - 1))
+        return [self._decode(PlanEntry, e, "fix:plans", "member") for e in entries]
+
+    async def claim_step(self, record: StepRecord) -> StepRecord:
+        key, field = self._key("fix", "steps", record.plan_id), str(record.step)
+        await self._redis.hsetnx(key, field, record.model_dump_json())  # of two claims, one wins
+        body: str = await self._redis.hget(key, field)
+        return self._decode(StepRecord, body, f"fix:steps:{record.plan_id}", field)
+
+    async def settle_step(self, record: StepRecord, *, was: StepStatus) -> bool:
+        key = self._key("fix", "steps", record.plan_id)
+        done = await self._redis.eval(_SETTLE, 1, key, str(record.step), was, record.model_dump_json())
+        return bool(done)
+
+    async def steps(self, plan_id: str) -> list[StepRecord]:
+        found: dict[str, str] = await self._redis.hgetall(self._key("fix", "steps", plan_id))
+        records = [
+            self._decode(StepRecord, body, f"fix:steps:{plan_id}", step) for step, body in found.items()
+        ]
+        return sorted(records, key=lambda r: r.step)
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await self._redis.rpush(self._key("fix", "audit", entry.plan_id), entry.model_dump_json())
+
+    async def audit_log(self, plan_id: str) -> list[AuditEntry]:
+        lines: list[str] = await self._redis.lrange(self._key("fix", "audit", plan_id), 0, -1)
+        return [
+            self._decode(AuditEntry, line, f"fix:audit:{plan_id}", str(n)) for n, line in enumerate(lines)
+        ]
+
+
+#: a step replaced only while its status is still the one its writer saw (compare and set)
+_SETTLE = """
+local body = redis.call('HGET', KEYS[1], ARGV[1])
+if not body then return 0 end
+if cjson.decode(body)['status'] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")

@@ -24,6 +24,7 @@ from typing import Self, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigurationError
+from ..fix.records import AuditEntry, PlanEntry, StepRecord, StepStatus
 from .events import Step
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named
@@ -48,6 +49,19 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_order ON outbox (position);
     CREATE TABLE messages (episode TEXT PRIMARY KEY, body TEXT NOT NULL);
     CREATE TABLE lease (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
+    """,
+    """
+    CREATE TABLE fix_plans (
+        id TEXT PRIMARY KEY, created REAL NOT NULL, entry TEXT NOT NULL, body TEXT NOT NULL
+    );
+    CREATE TABLE fix_steps (
+        plan_id TEXT NOT NULL, step INTEGER NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (plan_id, step)
+    );
+    CREATE TABLE fix_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, plan_id TEXT NOT NULL, at REAL NOT NULL, body TEXT NOT NULL
+    );
+    CREATE INDEX fix_audit_by_plan ON fix_audit (plan_id, id);
     """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
@@ -471,3 +485,77 @@ class SqliteStore:
         await self._call(
             lambda c: c.execute("DELETE FROM lease WHERE name = ? AND owner = ?", (_LEASE, owner))
         )
+
+    # -- the fix ledger ----------------------------------------------------------------------
+
+    async def save_plan(self, entry: PlanEntry, body: str) -> None:
+        row = (entry.plan_id, _ts(entry.created_at), entry.model_dump_json(), body)
+        await self._call(
+            lambda c: c.execute(
+                "INSERT OR IGNORE INTO fix_plans (id, created, entry, body) VALUES (?, ?, ?, ?)", row
+            )
+        )
+
+    async def load_plan(self, plan_id: str) -> str | None:
+        row = await self._call(
+            lambda c: c.execute("SELECT body FROM fix_plans WHERE id = ?", (plan_id,)).fetchone()
+        )
+        return str(row[0]) if row else None
+
+    async def plans(self, limit: int = 50) -> list[PlanEntry]:
+        rows = await self._call(
+            lambda c: c.execute(
+                "SELECT id, entry FROM fix_plans ORDER BY created DESC LIMIT ?", (limit,)
+            ).fetchall()
+        )
+        return [self._decode(PlanEntry, entry, "fix_plans", "id", key) for key, entry in rows]
+
+    async def claim_step(self, record: StepRecord) -> StepRecord:
+        def claim(conn: sqlite3.Connection) -> object:
+            with _transaction(conn):
+                conn.execute(
+                    "INSERT OR IGNORE INTO fix_steps (plan_id, step, status, body) VALUES (?, ?, ?, ?)",
+                    (record.plan_id, record.step, record.status, record.model_dump_json()),
+                )
+                row = conn.execute(
+                    "SELECT body FROM fix_steps WHERE plan_id = ? AND step = ?", (record.plan_id, record.step)
+                ).fetchone()
+                return row[0]
+
+        body = await self._call(claim)
+        return self._decode(StepRecord, body, "fix_steps", "plan_id", f"{record.plan_id}/{record.step}")
+
+    async def settle_step(self, record: StepRecord, *, was: StepStatus) -> bool:
+        def settle(conn: sqlite3.Connection) -> bool:
+            with _transaction(conn):
+                done = conn.execute(
+                    "UPDATE fix_steps SET status = ?, body = ? WHERE plan_id = ? AND step = ? AND status = ?",
+                    (record.status, record.model_dump_json(), record.plan_id, record.step, was),
+                )
+                return done.rowcount == 1
+
+        return await self._call(settle)
+
+    async def steps(self, plan_id: str) -> list[StepRecord]:
+        rows = await self._call(
+            lambda c: c.execute(
+                "SELECT step, body FROM fix_steps WHERE plan_id = ? ORDER BY step", (plan_id,)
+            ).fetchall()
+        )
+        return [
+            self._decode(StepRecord, body, "fix_steps", "plan_id", f"{plan_id}/{step}") for step, body in rows
+        ]
+
+    async def audit(self, entry: AuditEntry) -> None:
+        row = (entry.plan_id, _ts(entry.at), entry.model_dump_json())
+        await self._call(
+            lambda c: c.execute("INSERT INTO fix_audit (plan_id, at, body) VALUES (?, ?, ?)", row)
+        )
+
+    async def audit_log(self, plan_id: str) -> list[AuditEntry]:
+        rows = await self._call(
+            lambda c: c.execute(
+                "SELECT id, body FROM fix_audit WHERE plan_id = ? ORDER BY id", (plan_id,)
+            ).fetchall()
+        )
+        return [self._decode(AuditEntry, body, "fix_audit", "id", key) for key, body in rows]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 
 if TYPE_CHECKING:
+    from ..fix.records import AuditEntry, PlanEntry, StepRecord, StepStatus
     from .events import Step
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 #: the layout both stores write; a store written by a newer layout is refused, an older one upgraded
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class WatchStateError(Exception):
@@ -116,6 +117,37 @@ class StateStore(Protocol):
         ...
 
     async def release(self, owner: str) -> None: ...
+
+    # -- the fix ledger (pooldrift.fix.records) --------------------------------------------
+
+    async def save_plan(self, entry: PlanEntry, body: str) -> None:
+        """Keep a plan (its JSON ``body``) under its id; one kept already is left as it is."""
+        ...
+
+    async def load_plan(self, plan_id: str) -> str | None: ...
+
+    async def plans(self, limit: int = 50) -> list[PlanEntry]:
+        """The plans kept, newest first."""
+        ...
+
+    async def claim_step(self, record: StepRecord) -> StepRecord:
+        """Record ``record`` (``submitting``) unless its step of its plan is recorded already;
+        the stored record either way. Atomic: of two claims of one step, one wins."""
+        ...
+
+    async def settle_step(self, record: StepRecord, *, was: StepStatus) -> bool:
+        """Replace the stored step with ``record`` if its status is still ``was``; False if not."""
+        ...
+
+    async def steps(self, plan_id: str) -> list[StepRecord]:
+        """The plan's recorded steps, in order."""
+        ...
+
+    async def audit(self, entry: AuditEntry) -> None:
+        """Append ``entry`` to its plan's audit; never rewritten."""
+        ...
+
+    async def audit_log(self, plan_id: str) -> list[AuditEntry]: ...
 
     async def aclose(self) -> None: ...
 

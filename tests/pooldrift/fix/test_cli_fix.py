@@ -10,7 +10,7 @@ import pytest
 
 from pooldrift.emulator import EmulatorServer
 from pooldrift.emulator.records import drift_of
-from pooldrift.fix import FixPlan
+from pooldrift.fix.plan import FixPlan
 from tests.pooldrift.test_cli import run
 
 

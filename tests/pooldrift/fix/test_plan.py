@@ -14,8 +14,8 @@ from pooldrift.client import WorkspaceClient
 from pooldrift.emulator import EmulatorServer
 from pooldrift.emulator.records import drift_of
 from pooldrift.errors import InvalidInputError
-from pooldrift.fix import build_plan, load_fix_policy, plan, validate_plan_id
-from pooldrift.fix.plan import BATCH, Operation
+from pooldrift.fix.plan import BATCH, Operation, build_plan, plan, validate_plan_id
+from pooldrift.fix.policy import load_fix_policy
 from pooldrift.kinds import InconsistentType as K
 from pooldrift.payloads import DesktopPool, PoolDesktop
 
