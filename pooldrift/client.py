@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from .config import Settings, load_settings, with_overrides
 from .errors import (
+    JOB_ACTION,
     LIST_DESKTOPS_ACTION,
     LIST_POOLS_ACTION,
     PROJECT_LOOKUP_ACTION,
@@ -25,11 +27,13 @@ from .errors import (
     STATISTICS_ACTION,
     AmbiguousPoolError,
     ImplausibleCountError,
+    InvalidInputError,
     ListingTooLongError,
     MalformedResponseError,
     PooldriftError,
     PoolNotFoundError,
     ProjectLookupError,
+    WriteUnknownError,
 )
 from .fetch import Fetcher
 from .listing import FilterValues, filtered_listing, last_page, marked, parse_kind, pool_answers, repeated
@@ -45,7 +49,7 @@ from .models import (
     PoolList,
     merge_drift_listings,
 )
-from .payloads import AuthProject, AuthProjects, is_count
+from .payloads import AuthProject, AuthProjects, Job, SubJob, SubJobList, WriteAnswer, is_count
 from .signing import Clock
 from .validation import (
     is_pool_id,
@@ -244,6 +248,52 @@ class WorkspaceClient:
             disk_num=counts.disk_num,
             disk_size=counts.disk_size,
         )
+
+    async def write(self, path: str, body: dict[str, Any], *, action: str) -> WriteAnswer:
+        """One of a fix's writes: POST ``path`` (``/v2/{project_id}/…``, as the plan has it) with
+        ``body``, sent once (``Fetcher.post_json``); the job that carries it out. A 2xx without a
+        job id was taken and cannot be followed: a ``WriteUnknownError``."""
+        project = await self.get_project_id()
+        if not path.startswith(f"/v2/{project}/"):
+            raise InvalidInputError(f"a write outside project {project}: {shown(path)}", field="path")
+        url = self._base() + path
+        data, request_id = await self._shared.fetcher.post_json(url, body, project=project, action=action)
+        try:
+            return WriteAnswer.model_validate(data)
+        except PydanticValidationError:
+            rid = f" (request id {request_id})" if request_id else ""
+            raise WriteUnknownError(
+                f"the API took a write to {path.rsplit('/', 1)[-1]} but named no job{rid}; "
+                "it is not sent again",
+                cause="malformed_response",
+                status_code=200,
+                request_id=request_id,
+            ) from None
+
+    async def show_job(self, job_id: str) -> Job:
+        """A write's job and its sub-jobs (``ShowJob``)."""
+        job_id = _job_id(job_id)
+        project = await self.get_project_id()
+        url = f"{self._base()}/v2/{project}/workspace-jobs/{job_id}"
+        data, request_id = await self._shared.fetcher.get_json(url, project=project, action=JOB_ACTION)
+        return self._parse(Job, data, request_id)
+
+    async def list_sub_jobs(self, job_id: str, *, limit: int = 1000) -> list[SubJob]:
+        """Every sub-job of a job (``ListItaSubJobs``, pages of at most 1,000)."""
+        job_id = _job_id(job_id)
+        project = await self.get_project_id()
+        url = f"{self._base()}/v2/{project}/workspace-sub-jobs"
+        found: list[SubJob] = []
+        for _ in range(self.settings.max_pages):
+            params = {"job_id": job_id, "offset": str(len(found)), "limit": str(limit)}
+            data, request_id = await self._shared.fetcher.get_json(
+                url, params=params, project=project, action=JOB_ACTION
+            )
+            page = self._parse(SubJobList, data, request_id)
+            found.extend(page.jobs)
+            if last_page(len(page.jobs), limit, len(found), page.total_count):
+                break
+        return found
 
     async def get_pool(self, pool_id: str) -> DesktopPool:
         pool_id = validate_pool_id(pool_id.strip() if isinstance(pool_id, str) else pool_id)
@@ -509,6 +559,16 @@ class WorkspaceClient:
                 status_code=200,
                 request_id=request_id,
             ) from None
+
+
+_JOB_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
+
+
+def _job_id(value: object) -> str:
+    """A job id as the vendor makes them (letters, digits, ``-``, ``_``), or an ``InvalidInputError``."""
+    if not isinstance(value, str) or _JOB_ID.fullmatch(value.strip()) is None:
+        raise InvalidInputError(f"not a job id: {shown(str(value))}", field="job_id")
+    return value.strip()
 
 
 def label_of(pool: DesktopPool) -> str:

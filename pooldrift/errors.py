@@ -9,6 +9,7 @@
     │   └── AmbiguousPoolError
     ├── APIConnectionError            could not reach the API (DNS, refused, reset, truncated)
     │   └── APITimeoutError           an attempt or the overall deadline ran out
+    ├── WriteUnknownError             a write that may have been applied (never resent blindly)
     └── APIError                      the API answered, but not with what we need
         ├── MalformedResponseError    2xx with a body that is not the documented JSON
         │   ├── ImplausibleCountError a pool's count not a count, or above its desktops
@@ -45,7 +46,9 @@ import httpx2
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",
+    "FIX_ACTIONS",
     "IAM_ACTIONS",
+    "JOB_ACTION",
     "LIST_DESKTOPS_ACTION",
     "LIST_POOLS_ACTION",
     "OUTCOMES",
@@ -76,6 +79,7 @@ __all__ = [
     "RateLimitError",
     "ResponseTooLargeError",
     "ServerError",
+    "WriteUnknownError",
     "parse_retry_after",
     "status_error_from_response",
 ]
@@ -97,6 +101,18 @@ IAM_ACTIONS = (
     LIST_DESKTOPS_ACTION,
     PROJECT_LOOKUP_ACTION,
 )
+#: What a fix needs beside the reads (a separate policy: the read-only one grants none of them):
+#: following its jobs, and each write. Named after the vendor's pattern (its page names the three
+#: rebuild and resize actions); the volume and notification ones are to be checked.
+JOB_ACTION = "workspace:jobs:get"
+FIX_ACTIONS = {
+    "RebuildDesktopPool": "workspace:desktopPools:rebuild",
+    "BatchRebuildDesktopsSystemDisk": "workspace:desktops:rebuild",
+    "ResizeDesktop": "workspace:desktops:resize",
+    "AddVolumes": "workspace:desktops:addVolumes",
+    "ExpandVolumes": "workspace:desktops:expandVolumes",
+    "SendNotifications": "workspace:desktops:sendNotifications",
+}
 #: The vendor advises retrying 2–5 s after a throttled call (APIGW.0308) that gives no Retry-After.
 DEFAULT_RETRY_AFTER = 5.0
 
@@ -185,6 +201,25 @@ class APITimeoutError(APIConnectionError):
     """An attempt or the overall deadline ran out."""
 
     outcome = "timeout"
+
+
+class WriteUnknownError(PooldriftError):
+    """A write sent that may have been applied, with no answer saying so: a timeout or a broken
+    connection once the request may have reached the API, a 5xx, a 2xx without a job id. The
+    vendor's writes take no idempotency key, so it is never sent again blindly: what it did is
+    read from the vendor's own records (its jobs, the desktops' tasks)."""
+
+    outcome = "write_unknown"
+    retryable = False  # a second send could be a second job
+
+    def __init__(
+        self, message: str, *, cause: str, status_code: int | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        #: the outcome of what went wrong (timeout, unreachable, server_error, malformed_response)
+        self.cause = cause
+        self.status_code = status_code
+        self.request_id = request_id
 
 
 class APIError(PooldriftError):

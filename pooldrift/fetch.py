@@ -35,8 +35,10 @@ from .errors import (
     BudgetExhaustedError,
     MalformedResponseError,
     PooldriftError,
+    RateLimitError,
     ResponseTooLargeError,
     ServerError,
+    WriteUnknownError,
     status_error_from_response,
 )
 from .signing import AKSKAuth, Clock, TokenAuth
@@ -56,7 +58,8 @@ _Key = tuple[str, tuple[tuple[str, str], ...], str | None]
 
 
 class Fetcher:
-    """Signed JSON GETs for one process; the client and all its views share one."""
+    """Signed JSON GETs (and writes, sent once) for one process; the client and all its views
+    share one."""
 
     def __init__(
         self,
@@ -133,6 +136,47 @@ class Fetcher:
                 self._recent.clear()
             self._recent[key] = (time.monotonic() + self._settings.cache_ttl, answer)
         return answer
+
+    async def post_json(
+        self, url: str, body: dict[str, Any], *, project: str | None = None, action: str | None = None
+    ) -> Answer:
+        """One write, sent once: never cached, coalesced or resent once it may have arrived. Only
+        what certainly did not reach the API is tried again, within the deadline and the request
+        budget: a 429 (the gateway refuses before anything is done) and a refused connection. A
+        write that may have been applied without an answer saying so is a ``WriteUnknownError``.
+        """
+        settings = self._settings
+        loop = asyncio.get_running_loop()
+        headers = {"Content-Type": "application/json;charset=UTF-8"}
+        if project:
+            headers["X-Project-Id"] = project
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        last: PooldriftError | None = None
+        try:
+            async with asyncio.timeout_at(loop.time() + settings.deadline) as timer:
+                for attempt in range(1, settings.max_attempts + 1):
+                    try:
+                        return await self._attempt(
+                            url, None, headers, timer, patient=_PATIENT.get(), action=action,
+                            method="POST", content=content,
+                        )  # fmt: skip
+                    except (RateLimitError, APIConnectionError) as exc:  # certainly not taken
+                        last = exc
+                        decision = retry_policy(exc)
+                        if decision is False or attempt == settings.max_attempts:
+                            raise
+                        wait = backoff(decision, attempt, settings)
+                        if loop.time() + wait >= (timer.when() or math.inf):
+                            raise
+                        metrics.UPSTREAM_RETRIES.labels(exc.outcome).inc()
+                        await asyncio.sleep(wait)
+        except TimeoutError:  # the deadline ran out before a send, or while waiting to resend
+            if last is not None:
+                raise last from None
+            raise APITimeoutError(
+                f"no answer within the {settings.deadline:g} s deadline from {_host(url)}"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover - the last attempt raises or returns
 
     async def _fetch_json(
         self, url: str, params: dict[str, str] | None, project: str | None, action: str | None
@@ -221,14 +265,19 @@ class Fetcher:
         *,
         patient: bool = False,
         action: str | None = None,
+        method: str = "GET",
+        content: bytes | None = None,
     ) -> tuple[Any, str | None]:
+        writing = method != "GET"
         await self._admit(timer, patient=patient)
         try:
             metrics.UPSTREAM_IN_FLIGHT.inc()
             started = time.perf_counter()
             status = "unreachable"
             try:
-                request = self._http.build_request("GET", url, params=params, headers=headers)
+                request = self._http.build_request(
+                    method, url, params=params, headers=headers, content=content
+                )
                 response = await self._http.send(request, stream=True)
                 status = str(response.status_code)
                 if response.status_code < 500:
@@ -242,9 +291,17 @@ class Fetcher:
                 # the call's own deadline ran out: a timeout; else our caller gave up, which
                 # says nothing of the upstream
                 status = "timeout" if timer.expired() else "cancelled"
+                if writing and timer.expired():  # cut short once sent: it may have been applied
+                    raise _unknown(
+                        url, "timeout", f"no answer within the {self._settings.deadline:g} s deadline"
+                    ) from None
                 raise
-            except httpx2.TimeoutException:
+            except httpx2.TimeoutException as exc:
                 status = "timeout"
+                if writing and not isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout):
+                    raise _unknown(
+                        url, "timeout", f"no answer within {self._settings.read_timeout:g} s"
+                    ) from None
                 raise APITimeoutError(
                     f"{_host(url)} did not answer within {self._settings.read_timeout:g} s"
                 ) from None
@@ -254,6 +311,10 @@ class Fetcher:
                     f"{_host(url)} sent a body that could not be decoded", status_code=200, request_id=None
                 ) from None
             except httpx2.RequestError as exc:  # connect, read, write, protocol errors
+                if writing and not isinstance(exc, httpx2.ConnectError):  # refused: it never arrived
+                    raise _unknown(
+                        url, "unreachable", f"the connection broke ({type(exc).__name__})"
+                    ) from None
                 raise APIConnectionError(f"could not reach {_host(url)}: {type(exc).__name__}") from None
             finally:
                 elapsed = time.perf_counter() - started
@@ -266,7 +327,8 @@ class Fetcher:
         request_id = response.headers.get("X-Request-Id")
         if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
             log.debug(
-                "GET %s -> %s in %.1f ms (request id %s)",
+                "%s %s -> %s in %.1f ms (request id %s)",
+                method,
                 response.request.url.path,
                 response.status_code,
                 elapsed * 1000,
@@ -274,11 +336,19 @@ class Fetcher:
             )
         if response.status_code == 429:
             metrics.UPSTREAM_THROTTLED.inc()
+        if writing and response.status_code >= 500:  # the vendor may have applied it, then failed
+            raise _unknown(
+                url, "server_error", f"HTTP {response.status_code}", response.status_code, request_id
+            )
         if not response.is_success:
             raise status_error_from_response(response, body, action=action)
         try:
             return json.loads(body), request_id
         except ValueError:
+            if writing:
+                raise _unknown(
+                    url, "malformed_response", "an answer that is not JSON", response.status_code, request_id
+                ) from None
             raise MalformedResponseError(
                 "the API answered with a body that is not JSON"
                 + (f" (request id {request_id})" if request_id else ""),
@@ -317,6 +387,18 @@ class Fetcher:
             status_code=response.status_code,
             request_id=response.headers.get("X-Request-Id"),
         )
+
+
+def _unknown(
+    url: str, cause: str, what: str, status_code: int | None = None, request_id: str | None = None
+) -> WriteUnknownError:
+    rid = f" (request id {request_id})" if request_id else ""
+    return WriteUnknownError(
+        f"a write to {_host(url)} may have been applied: {what}{rid}; it is not sent again",
+        cause=cause,
+        status_code=status_code,
+        request_id=request_id,
+    )
 
 
 @contextmanager

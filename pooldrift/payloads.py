@@ -26,11 +26,16 @@ __all__ = [
     "AuthProjects",
     "DesktopPool",
     "InconsistentStatics",
+    "Job",
+    "JobEntities",
     "PoolDesktop",
     "PoolDesktopPage",
     "PoolList",
     "PoolProduct",
+    "SubJob",
+    "SubJobList",
     "Volume",
+    "WriteAnswer",
     "is_count",
 ]
 
@@ -254,3 +259,58 @@ class AuthProjects(_Upstream):
     """``KeystoneListAuthProjectsResponse`` (IAM ``GET /v3/auth/projects``)."""
 
     projects: Annotated[list[AuthProject], BeforeValidator(_empty_list)] = Field(default_factory=list)
+
+
+class JobEntities(_Upstream):
+    """``JobEntities``: what a sub-job acts on."""
+
+    desktop_id: str | None = None
+    desktop_name: str | None = None
+    user_name: str | None = None
+    product_id: str | None = None
+
+
+class SubJob(_Upstream):
+    """``JobDetailInfo``: one desktop's part of a job; WAITING, RUNNING, SUCCESS or FAILED."""
+
+    id: str
+    job_id: str | None = None
+    job_type: str | None = None
+    status: str | None = None
+    entities: JobEntities | None = None
+    error_code: str | None = None
+    fail_reason: str | None = None
+    begin_time: str | None = None
+    end_time: str | None = None
+
+    @property
+    def desktop_id(self) -> str | None:
+        return self.entities.desktop_id if self.entities else None
+
+
+class Job(_Upstream):
+    """``ShowJobResponse``: a write's job. Its terminal statuses are not documented: SUCCESS,
+    and FAIL or FAILED (as the vendor's Terraform provider reads them); anything else runs."""
+
+    id: str
+    job_type: str | None = None
+    status: str | None = None
+    job_error_code: str | None = None
+    fail_reason: str | None = None
+    begin_time: str | None = None
+    end_time: str | None = None
+    sub_jobs_total: int | None = None
+    sub_jobs: Annotated[list[SubJob], BeforeValidator(_empty_list)] = Field(default_factory=list)
+
+
+class SubJobList(_Upstream):
+    """``ListItaSubJobsResponse``."""
+
+    total_count: int | None = None
+    jobs: Annotated[list[SubJob], BeforeValidator(_empty_list)] = Field(default_factory=list)
+
+
+class WriteAnswer(_Upstream):
+    """The answer of every write: the job that carries it out."""
+
+    job_id: str

@@ -35,6 +35,7 @@ from pooldrift.errors import (
     RateLimitError,
     ResponseTooLargeError,
     ServerError,
+    WriteUnknownError,
 )
 from pooldrift.remedies import CLOCK_SKEW_MINUTES, CREDENTIAL_VARIABLES, Remedy, remedy
 
@@ -204,6 +205,10 @@ WORDING: dict[type[PooldriftError], _Wording] = {
         f":package: The Workspace API's answer is too large to read: {esc(exc.message)}. Asking "
         f"again gets the same answer; raising the limit is for {_RUNNER} to decide."
     ),
+    WriteUnknownError: lambda exc: (
+        f":grey_question: {esc(exc.message[0].upper() + exc.message[1:])}. It may have been applied, "
+        "so pooldrift will not send it again; the fix's status tells what the vendor did with it."
+    ),
     ListingRepeatsError: lambda exc: (
         f":rotating_light: The Workspace API's listing never ends: {esc(exc.message)}. The fault is "
         f"upstream (the API or a proxy before it); {_RUNNER} may want to report it with the request id."
@@ -262,6 +267,7 @@ NEXT_STEPS: dict[str, str] = {
     "response_too_large": (
         f"An answer was larger than pooldrift reads: {_RUNNER} can raise `POOLDRIFT_MAX_RESPONSE_BYTES`."
     ),
+    "write_unknown": "A change may have been applied: pooldrift will not send it again; see its status.",
 }
 
 

@@ -40,6 +40,7 @@ from pooldrift.errors import (
     RateLimitError,
     ResponseTooLargeError,
     ServerError,
+    WriteUnknownError,
 )
 from pooldrift.remedies import CLOCK_SKEW_MINUTES, Remedy, remedy
 from pooldrift.validation import shown
@@ -291,6 +292,14 @@ def _too_large(exc: ResponseTooLargeError, doing: str) -> str:
     )
 
 
+@_words(WriteUnknownError)
+def _write_unknown(exc: WriteUnknownError, doing: str) -> str:
+    return (
+        f"Failed {doing}: {exc.message}. It may have been applied: do not call again; the fix's "
+        "status tells what the vendor did with it."
+    )
+
+
 @_words(ListingRepeatsError)
 def _repeats(exc: ListingRepeatsError, doing: str) -> str:
     return (
@@ -377,6 +386,7 @@ _SCAN_NEXT: dict[str, str] = {
     "that is fixed upstream.",
     "response_too_large": "An answer was larger than pooldrift reads; the server's operator can raise "
     "POOLDRIFT_MAX_RESPONSE_BYTES.",
+    "write_unknown": "A change may have been applied: do not call again; its status tells what happened.",
 }
 
 

@@ -53,6 +53,7 @@ SAMPLES: dict[str, Any] = {
     "setting": "POOLDRIFT_MAX_POOLS",
     "limit": 16777216,
     "retry_after": 7.0,
+    "cause": "timeout",
     **WHERE,
 }
 

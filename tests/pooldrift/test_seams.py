@@ -64,6 +64,7 @@ RETRYABLE = {
     "RateLimitError": True,
     "BudgetExhaustedError": False,
     "ServerError": True,  # for 500/502/503/504; see the status test below
+    "WriteUnknownError": False,  # a second send could be a second job
 }
 
 
@@ -94,6 +95,8 @@ def test_every_error_class_carries_its_own_classification() -> None:
             kw = {"what": "pools", "bound": 5, "setting": "POOLDRIFT_MAX_POOLS"}
         if cls is errors.ResponseTooLargeError:
             kw = {"limit": 1 << 20}
+        if cls is errors.WriteUnknownError:
+            kw = {"cause": "timeout"}
         exc = cls("message", **kw)  # type: ignore[arg-type]
         assert exc.retryable is RETRYABLE[cls.__name__], cls
     # labels that several fronts report must not collide across unrelated classes

@@ -42,6 +42,7 @@ ARGUMENTS: dict[str, Any] = {
     "setting": "POOLDRIFT_MAX_POOLS",
     "limit": 16777216,
     "retry_after": 2.0,
+    "cause": "timeout",
 }
 
 
