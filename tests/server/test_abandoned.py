@@ -98,8 +98,10 @@ def arrivals_after(
 
 
 def assert_stopped(arrivals: list[float], gone: float) -> None:
-    late = [round(at - gone, 1) for at in arrivals if at > gone + 1.0]
-    assert not late, f"{len(arrivals)} requests after the client went, {len(late)} more than 1 s after"
+    # 1 s, and half a second for a loaded machine's scheduling: a call left running sends
+    # hundreds more in the seconds polled
+    late = [round(at - gone, 1) for at in arrivals if at > gone + 1.5]
+    assert not late, f"{len(arrivals)} requests after the client went, {len(late)} more than 1.5 s after"
     assert len(arrivals) <= IN_FLIGHT, f"{len(arrivals)} requests after the client went"
 
 
