@@ -33,20 +33,41 @@ _MOST_KEPT = 64 * 1024
 _SESSION = b"mcp-session-id"
 #: seconds the cancellation may take to reach the session (it is in this process: milliseconds)
 _CANCEL_WITHIN = 2.0
+#: seconds a DELETE waits for its session's notifications under way (milliseconds, normally)
+_DELIVERY_WITHIN = 1.0
 
 
 def guard(app: ASGIApp) -> ASGIApp:
     """``app`` (the MCP endpoint), cancelling the call of a session's POST whose client hung
-    up before its answer was sent."""
+    up before its answer was sent.
+
+    And a session's DELETE waits (briefly) for the notifications of that session still being
+    handed over: the SDK's client, leaving with a call under way, POSTs its cancellation and its
+    DELETE at once, and a DELETE that closed the session in between had the SDK log the
+    notification's failed delivery with two tracebacks.
+    """
+    posts: dict[bytes, set[_Watch]] = {}
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not _header(scope, _SESSION):
+        session = _header(scope, _SESSION) if scope["type"] == "http" else None
+        if session is not None and scope["method"] == "DELETE":
+            with anyio.move_on_after(_DELIVERY_WITHIN):
+                for watch in list(posts.get(session, ())):
+                    await watch.delivered.wait()
+        if session is None or scope["method"] != "POST":
             await app(scope, receive, send)
             return
         watch = _Watch(receive, send)
+        posts.setdefault(session, set()).add(watch)
         try:
             await app(scope, watch.receive, watch.send)
         finally:
+            watch.delivered.set()
+            watching = posts.get(session)
+            if watching is not None:
+                watching.discard(watch)
+                if not watching:
+                    del posts[session]
             if watch.hung_up and not watch.answered and (request_id := watch.request_id()) is not None:
                 # shielded and bounded: a few ms in this process, owed even when this POST is
                 # itself being cancelled (the server stopping)
@@ -57,12 +78,14 @@ def guard(app: ASGIApp) -> ASGIApp:
 
 
 class _Watch:
-    """What one POST saw: its body (a copy, when short), the client's hang-up, its answer's end."""
+    """What one POST saw: its body (a copy, when short), the client's hang-up, its answer's end;
+    ``delivered`` once the session has what it carried (a call: as soon as its body is read)."""
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive, self._send = receive, send
         self._body: list[bytes] | None = []
         self._kept = 0
+        self.delivered = anyio.Event()
         self.hung_up = False
         self.answered = False
 
@@ -70,13 +93,16 @@ class _Watch:
         message = await self._receive()
         if message["type"] == "http.disconnect":
             self.hung_up = True
-        elif message["type"] == "http.request" and self._body is not None:
+        elif message["type"] == "http.request":
             chunk: bytes = message.get("body", b"")
             self._kept += len(chunk)
-            if self._kept > _MOST_KEPT:
-                self._body = None
-            else:
-                self._body.append(chunk)
+            if self._body is not None:
+                if self._kept > _MOST_KEPT:
+                    self._body = None
+                else:
+                    self._body.append(chunk)
+            if not message.get("more_body", False) and self.request_id() is not None:
+                self.delivered.set()  # a call's POST lasts as long as the call: nothing to wait for
         return message
 
     async def send(self, message: Message) -> None:
