@@ -10,6 +10,8 @@ bench_abandoned.py) for an answer no one could read, nor resume (this server kee
 store). So when such a POST ends on the client's hang-up before its answer went out, ``guard``
 sends the session that notification on the client's behalf, through the same app: the bearer
 token, the transport checks and the session's owner check apply to it as to the client's own.
+A session's DELETE also waits for that session's notifications still being handed over
+(``guard`` says why).
 
 A 2026-07-28 call needs none of this (the SDK cancels it when its stream closes), nor stdio
 (the end of input ends every call).
