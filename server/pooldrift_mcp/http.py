@@ -27,6 +27,7 @@ from pooldrift.errors import ConfigurationError
 from pooldrift.logs import configure_logging
 from pooldrift.version import __version__
 
+from . import hangup
 from .auth import StaticTokenVerifier, transport_security
 from .probes import UpstreamHealth, probe_routes
 from .runtime import Runtime
@@ -134,7 +135,8 @@ def create_app(
     routes: list[BaseRoute] = [
         *probe_routes(lambda: state.runtime, health, metrics_token=settings.metrics_token),
         *(endpoint.routes if endpoint is not None else []),
-        Mount("", app=drain.track(mcp_app)),  # last: /mcp with its bearer-token middleware
+        # last: /mcp with its bearer-token middleware; a 2025 session's call ends with its POST
+        Mount("", app=drain.track(hangup.guard(mcp_app))),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -7,6 +7,7 @@ one worded ToolError.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -138,6 +139,12 @@ class Runtime:
             reference = new_reference()
             log.exception("%s failed unexpectedly (reference %s)", tool, reference)
             raise ToolError(unexpected(doing, reference)) from None
+        except asyncio.CancelledError:
+            # one line, no traceback; the requests it had under way are counted ``cancelled``
+            # (pooldrift_upstream_requests), not as upstream failures
+            seconds = time.perf_counter() - started
+            log.info("%s cancelled after %.1f s (its client cancelled it or went away)", tool, seconds)
+            raise
         finally:
             record(tool, outcome, time.perf_counter() - started)
 
