@@ -21,13 +21,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from . import api, asgi, mutate
+from . import api, asgi, mutate, writes
 from .auth import verify
 from .config import EmulatorConfig
 from .data import EmulatorData
 from .faults import DEFAULT_ERROR_CODES, Faults
 from .generate import FleetSpec
-from .recorder import RequestLog
+from .jobs import Jobs
+from .recorder import RequestLog, WriteLog, WriteRecord
 from .shape import Shape
 from .throttle import THROTTLE_CODE, Throttle, throttle_message
 
@@ -35,6 +36,9 @@ log = logging.getLogger("pooldrift.emulator")
 
 CONTROL_PREFIX = "/_emulator"
 _POOL = "/v2/{project_id}/desktop-pools/{pool_id}"
+_PROJECT = "/v2/{project_id}"
+#: Where the front door leaves a write's record for its handler, in the request's scope.
+_WRITE = "pooldrift.write"
 THROTTLED_MSG = "The throttling threshold has been reached"
 #: a huge answer's padding is sent in pieces of this size, the same bytes each time
 _PAD = b" " * (64 * 1024)
@@ -52,17 +56,22 @@ def create_app(
     requests: RequestLog | None = None,
     shape: Shape | None = None,
     throttle: Throttle | None = None,
+    writes: WriteLog | None = None,
+    jobs: Jobs | None = None,
 ) -> EmulatorApp:
-    """A ready ASGI app; pass ``faults``/``data``/``requests``/``shape``/``throttle`` to share them
-    with a test."""
+    """A ready ASGI app; pass ``faults``/``data``/``requests``/``shape``/``throttle``/``writes``/``jobs``
+    to share them with a test."""
     config = config or EmulatorConfig()
+    data = data if data is not None else EmulatorData.for_config(config)
     return EmulatorApp(
         config,
         faults if faults is not None else Faults(seed=config.fault_seed),
-        data if data is not None else EmulatorData.for_config(config),
+        data,
         requests if requests is not None else RequestLog(config.request_log_limit),
         shape if shape is not None else Shape(),
         throttle if throttle is not None else Throttle(config.rate_limit),
+        writes=writes,
+        jobs=jobs if jobs is not None else Jobs(data, config.job_seconds, wall=config.clock),
     )
 
 
@@ -81,6 +90,9 @@ class EmulatorApp(Starlette):
         requests: RequestLog,
         shape: Shape,
         throttle: Throttle | None = None,
+        *,
+        writes: WriteLog | None = None,
+        jobs: Jobs | None = None,
     ):
         routes = [
             Route("/v3/projects", self._projects, methods=["GET"]),
@@ -93,12 +105,23 @@ class EmulatorApp(Starlette):
                 self._statics,
                 methods=["GET"],
             ),
+            Route(f"{_POOL}/rebuild", self._rebuild_pool, methods=["POST"]),
+            Route(f"{_POOL}/notifications", self._notify_pool, methods=["POST"]),
+            Route(f"{_PROJECT}/desktops/rebuild", self._rebuild_desktops, methods=["POST"]),
+            Route(f"{_PROJECT}/desktops/resize", self._resize, methods=["POST"]),
+            Route(f"{_PROJECT}/desktops/notifications", self._notify, methods=["POST"]),
+            Route(f"{_PROJECT}/volumes", self._add_volumes, methods=["POST"]),
+            Route(f"{_PROJECT}/volumes/expand", self._expand_volumes, methods=["POST"]),
+            Route(f"{_PROJECT}/workspace-jobs/{{job_id}}", self._show_job, methods=["GET"]),
+            Route(f"{_PROJECT}/workspace-sub-jobs", self._sub_jobs, methods=["GET"]),
         ]
         if config.control:
             routes += [
                 Route(f"{CONTROL_PREFIX}/faults", self._faults, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/shape", self._shape, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/requests", self._requests, methods=["GET", "DELETE"]),
+                Route(f"{CONTROL_PREFIX}/writes", self._writes, methods=["GET", "DELETE"]),
+                Route(f"{CONTROL_PREFIX}/jobs", self._jobs, methods=["GET", "POST"]),
                 Route(f"{CONTROL_PREFIX}/rate-limit", self._rate_limit, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/data", self._data, methods=["GET", "POST", "DELETE"]),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
@@ -116,13 +139,19 @@ class EmulatorApp(Starlette):
         self.throttle = throttle if throttle is not None else Throttle(config.rate_limit)
         self._huge: deque[tuple[int, int]] = deque(maxlen=100)
         self._huge_lock = threading.Lock()
+        #: every write received, applied or not (``GET /_emulator/writes``)
+        self.writes = writes if writes is not None else WriteLog(config.request_log_limit)
+        #: the jobs the writes started; they advance on every request
+        self.jobs = jobs if jobs is not None else Jobs(data, config.job_seconds, wall=config.clock)
 
     def reset(self) -> None:
         """No faults, the full current answers, an empty request log, the configured rate limit
-        with an empty window, and the seeded data set it started with again."""
+        with an empty window, no writes or jobs, and the seeded data set it started with again."""
         self.faults.reset()
         self.shape.reset()
         self.requests.clear()
+        self.writes.clear()
+        self.jobs.reset()
         self.throttle.reset()
         self.data.reset()
         with self._huge_lock:
@@ -153,15 +182,22 @@ class EmulatorApp(Starlette):
         method: str = scope["method"]
         raw_query = scope.get("query_string", b"").decode("latin-1")
         self.requests.record(method, path, raw_query, headers)
+        write: WriteRecord | None = None
+        if method != "GET" and path.startswith("/v2/"):
+            write = self.writes.record(method, path, raw_query, body)
+            scope = {**scope, _WRITE: write}
         refusal = self.throttle.admit()
         if refusal is not None:
             # the gateway refuses before anything else runs: no fault, no latency, no signature check
             refused = asgi.gateway_error(THROTTLE_CODE, throttle_message(refusal.per_minute))
             extra = {"Retry-After": str(refusal.retry_after)}
             await _json(429, refused, extra)(scope, asgi.noop_receive, tagged)
+            if write is not None:
+                self.writes.update(write, status=429, error_code=THROTTLE_CODE)
             log.info("%s %s -> 429 [throttled] (request id %s)", method, path, request_id)
             return
         decision = self.faults.decide(path)
+        self.jobs.advance()
         try:
             if decision.latency > 0:
                 await asyncio.sleep(decision.latency)
@@ -170,6 +206,10 @@ class EmulatorApp(Starlette):
             # the server is stopping mid-answer (a slow fault): hang up quietly, no traceback
             asgi.abort(send)
             return
+        if write is not None:
+            self.writes.update(write, status=status)
+            if decision.kind is not None and write.fault is None:
+                self.writes.update(write, fault=decision.kind)
         log.info(
             "%s %s -> %s%s in %.1f ms (request id %s)",
             method,
@@ -327,6 +367,93 @@ class EmulatorApp(Starlette):
             return _json(*api.no_project(request.path_params["project_id"]))
         params = request.path_params
         return _json(*api.statics(self.data, self.shape, params["project_id"], params["pool_id"]))
+
+    # -- the writes (see writes.py) and their jobs --------------------------------------------
+
+    async def _write(self, request: Request, handler: writes.Handler) -> Response:
+        """One write: its fault (429 before it is processed; 500 or a late answer after it is
+        applied; a job that never ends), the handler under the data lock, and its record."""
+        record: WriteRecord | None = request.scope.get(_WRITE)
+        kind = self.faults.decide_write()
+        if record is not None and kind is not None:
+            self.writes.update(record, fault=kind)
+        if kind == "rate_limit":
+            _, retry_after, _ = self.faults.answer_details()
+            extra = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+            if record is not None:
+                self.writes.update(record, error_code=THROTTLE_CODE)
+            return _json(429, asgi.gateway_error(THROTTLE_CODE, THROTTLED_MSG), extra)
+        project = request.path_params["project_id"]
+        if not self._project_ok(request):
+            return _json(*api.no_project(project))
+        body = await _body_json(request)
+        with self.data.lock:
+            status, answer = handler(self.data, self.jobs, self.faults, project, request.path_params, body)
+        job_id = answer.get("job_id") if status == 200 else None
+        if record is not None:
+            self.writes.update(
+                record, applied=job_id is not None, job_id=job_id, error_code=answer.get("error_code")
+            )
+        if job_id is not None and kind == "endless_job":
+            self.jobs.make_endless(job_id)
+        if job_id is not None and kind == "error_after_apply":
+            message = "Injected fault: the backend answered 500 after applying the request"
+            code = DEFAULT_ERROR_CODES[500]
+            if record is not None:
+                self.writes.update(record, error_code=code)
+            return _json(500, asgi.gateway_error(code, message))
+        if job_id is not None and kind == "timeout_after_apply":
+            # applied; the answer comes after the client has given up on it
+            await asyncio.sleep(self.faults.write_delay)
+        return _json(status, answer)
+
+    async def _rebuild_pool(self, request: Request) -> Response:
+        return await self._write(request, writes.on_pool(writes.rebuild_pool))
+
+    async def _notify_pool(self, request: Request) -> Response:
+        return await self._write(request, writes.on_pool(writes.send_pool_notifications))
+
+    async def _rebuild_desktops(self, request: Request) -> Response:
+        return await self._write(request, writes.on_project(writes.rebuild_desktops))
+
+    async def _resize(self, request: Request) -> Response:
+        return await self._write(request, writes.on_project(writes.resize_desktops))
+
+    async def _notify(self, request: Request) -> Response:
+        return await self._write(request, writes.on_project(writes.send_notifications))
+
+    async def _add_volumes(self, request: Request) -> Response:
+        return await self._write(request, writes.on_project(writes.add_volumes))
+
+    async def _expand_volumes(self, request: Request) -> Response:
+        return await self._write(request, writes.on_project(writes.expand_volumes))
+
+    async def _show_job(self, request: Request) -> Response:
+        if not self._project_ok(request):
+            return _json(*api.no_project(request.path_params["project_id"]))
+        params = request.path_params
+        return _json(*writes.show_job(self.jobs, params["project_id"], params["job_id"]))
+
+    async def _sub_jobs(self, request: Request) -> Response:
+        if not self._project_ok(request):
+            return _json(*api.no_project(request.path_params["project_id"]))
+        return _json(
+            *writes.list_sub_jobs(self.jobs, request.path_params["project_id"], self._query(request))
+        )
+
+    async def _writes(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.writes.clear()
+        return _json(200, self.writes.to_dict())
+
+    async def _jobs(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.jobs.update(**await asgi.json_object(request, "job settings"))
+            except (ValueError, TypeError) as exc:
+                return _json(400, {"error_code": api.BAD_REQUEST, "error_msg": str(exc)})
+        self.jobs.advance()
+        return _json(200, self.jobs.to_dict())
 
     async def _faults(self, request: Request) -> Response:
         if request.method == "DELETE":

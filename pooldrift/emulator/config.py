@@ -57,6 +57,8 @@ class EmulatorConfig:
     rate_limit: int = 0
     #: Seed of the random faults (``None``: a fresh one each start).
     fault_seed: int | None = 0
+    #: Seconds a write's job takes: a quarter waiting, then running, then ended (tests use ~0.2).
+    job_seconds: float = 2.0
     max_clock_skew: float = MAX_CLOCK_SKEW_SECONDS
     clock: Callable[[], datetime] = field(default=_utc_now, repr=False)
 

@@ -19,6 +19,19 @@ HUGE_FRAMINGS = ("chunked", "length")
 #: The size of a huge answer by default: the listing that grew ``pooldrift pools`` to ~1 GB.
 HUGE_SIZE = 300 << 20
 
+#: Fault kinds a write can be given, in ``write_fail_next`` or by their rates: ``rate_limit`` (429
+#: before it is processed: not applied), ``error_after_apply`` (applied, then answered 500),
+#: ``timeout_after_apply`` (applied, answered only after ``write_delay`` s), ``endless_job`` (applied;
+#: its job runs and never ends).
+WRITE_KINDS = ("rate_limit", "error_after_apply", "timeout_after_apply", "endless_job")
+_WRITE_RATES = {
+    "write_rate_limit_rate": "rate_limit",
+    "write_error_rate": "error_after_apply",
+    "write_timeout_rate": "timeout_after_apply",
+    "endless_job_rate": "endless_job",
+}
+DEFAULT_FAIL_REASON = "Injected fault: the operation failed on this desktop"
+
 #: The error code sent with an injected error of each status (Huawei Cloud's gateway codes).
 DEFAULT_ERROR_CODES = {
     400: "APIGW.0201",
@@ -60,6 +73,16 @@ class _State:
     paths: str | None = None
     fail_next: list[str] = field(default_factory=list)
     seed: int | None = 0
+    write_fail_next: list[str] = field(default_factory=list)
+    write_rate_limit_rate: float = 0.0
+    write_error_rate: float = 0.0
+    write_timeout_rate: float = 0.0
+    endless_job_rate: float = 0.0
+    #: Seconds a ``timeout_after_apply`` write waits before it answers: longer than a client waits.
+    write_delay: float = 30.0
+    sub_job_fail_rate: float = 0.0
+    sub_job_fail_desktops: list[str] = field(default_factory=list)
+    sub_job_fail_reason: str = DEFAULT_FAIL_REASON
 
 
 _RATES = ("drop_rate", "error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "huge_rate")
@@ -86,6 +109,12 @@ class Faults:
     out; a huge one pauses before each tenth of it), ``paths`` (regex searched in the request path:
     only matching requests get faults), ``fail_next`` (kinds given to the next requests in
     order, before any random fault), ``seed`` (of the random faults).
+
+    Writes only (``paths`` does not apply): ``write_fail_next`` (``WRITE_KINDS`` given to the next
+    writes in order), ``write_rate_limit_rate``, ``write_error_rate``, ``write_timeout_rate``,
+    ``endless_job_rate``, ``write_delay`` (s a timed-out write waits before answering); and of the
+    jobs they start: ``sub_job_fail_rate`` (share of sub-jobs that fail), ``sub_job_fail_desktops``
+    (desktop ids whose sub-jobs fail), ``sub_job_fail_reason`` (their ``fail_reason``).
     """
 
     _names = frozenset(f.name for f in fields(_State))
@@ -174,6 +203,30 @@ class Faults:
                 status = 429
             return Decision(kind, status, state.latency)
 
+    def decide_write(self) -> str | None:
+        """The fault for one write (one of ``WRITE_KINDS``, or ``None``)."""
+        with self._lock:
+            state = self._state
+            if state.write_fail_next:
+                return state.write_fail_next.pop(0)
+            for rate, kind in _WRITE_RATES.items():
+                chance = getattr(state, rate)
+                if chance > 0 and self._rng.random() < chance:
+                    return kind
+            return None
+
+    def sub_job_failures(self, desktop_ids: list[str]) -> dict[str, str]:
+        """Of a new job's desktops, those whose sub-jobs will fail, each with the reason."""
+        with self._lock:
+            state = self._state
+            named = {d.lower() for d in state.sub_job_fail_desktops}
+            return {
+                desktop_id: state.sub_job_fail_reason
+                for desktop_id in desktop_ids
+                if desktop_id in named
+                or (state.sub_job_fail_rate > 0 and self._rng.random() < state.sub_job_fail_rate)
+            }
+
     # read under the lock by the app when it builds the fault's answer
     def answer_details(self) -> tuple[str | None, float | None, float]:
         with self._lock:
@@ -206,7 +259,7 @@ def _check(name: str, value: Any) -> Any:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1")
         return rate
-    if name in ("latency", "slow_body"):
+    if name in ("latency", "slow_body", "write_delay"):
         seconds = float(value)
         if seconds < 0:
             raise ValueError(f"{name} must not be negative")
@@ -243,6 +296,18 @@ def _check(name: str, value: Any) -> Any:
         if value not in HUGE_FRAMINGS:
             raise ValueError(f"huge_framing must be one of {', '.join(HUGE_FRAMINGS)}")
         return str(value)
+    if name == "write_fail_next":
+        kinds = [str(k).strip().lower() for k in ([value] if isinstance(value, str) else value)]
+        bad = [k for k in kinds if k not in WRITE_KINDS]
+        if bad:
+            raise ValueError(f"unknown write fault kind {bad[0]!r}: one of {', '.join(WRITE_KINDS)}")
+        return kinds
+    if name == "sub_job_fail_desktops":
+        ids = [value] if isinstance(value, str) else list(value)
+        return [str(i).strip().lower() for i in ids if str(i).strip()]
+    if name == "sub_job_fail_reason":
+        reason = str(value or "").strip()
+        return reason[:400] or DEFAULT_FAIL_REASON
     if name == "error_code":
         return None if value in (None, "") else str(value)
     raise AssertionError(name)  # pragma: no cover

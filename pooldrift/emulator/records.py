@@ -130,6 +130,10 @@ class Desktop:
             return self.order_id
         return "CS" + uuid.uuid5(uuid.NAMESPACE_URL, f"order/{self.desktop_id}").hex[:20].upper()
 
+    def volume_id(self, index: int) -> str:
+        """The id of its disk ``index`` (0: the system disk), as the desktop list answers it."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.desktop_id}/{index}"))
+
     def attach_user_infos(self, os_type: str) -> list[dict[str, Any]]:
         """``AttachInstancesUserInfo`` of its one user (Windows users are ``users``, Linux ``default``)."""
         if not self.user_name:
@@ -152,7 +156,7 @@ class Desktop:
                 "type": self.disk_type,
                 "size": size,
                 "device": f"/dev/vd{chr(ord('a') + i)}",
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.desktop_id}/{i}")),
+                "id": self.volume_id(i),
                 "display_name": f"{self.computer_name}-{'sys' if i == 0 else f'data{i}'}",
                 "create_time": self.created,
             }

@@ -17,7 +17,8 @@ from .app import EmulatorApp, create_app
 from .config import EmulatorConfig
 from .data import EmulatorData
 from .faults import Faults
-from .recorder import RequestLog
+from .jobs import Jobs
+from .recorder import RequestLog, WriteLog
 from .shape import Shape
 from .throttle import Throttle
 
@@ -37,6 +38,10 @@ class EmulatorServer:
         self.shape = Shape()
         #: the gateway's requests-a-minute limit; ``throttle.throttled`` counts the 429s it sent
         self.throttle = Throttle(self.config.rate_limit)
+        #: every write received (applied or not, its job): ``writes.count(applied=True)``
+        self.writes = WriteLog(self.config.request_log_limit)
+        #: the writes' jobs; ``jobs.seconds`` is how long one takes, ``jobs.settle()`` waits them out
+        self.jobs = Jobs(self.data, self.config.job_seconds, wall=self.config.clock)
         self.app: EmulatorApp = create_app(
             self.config,
             faults=self.faults,
@@ -44,6 +49,8 @@ class EmulatorServer:
             requests=self.requests,
             shape=self.shape,
             throttle=self.throttle,
+            writes=self.writes,
+            jobs=self.jobs,
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -74,8 +81,8 @@ class EmulatorServer:
         return self.app.huge_answers()
 
     def reset(self) -> None:
-        """No faults, the default answer shape, an empty request log, the configured rate limit with
-        an empty window, and the seeded data set it started with again."""
+        """No faults, the default answer shape, an empty request log, no writes or jobs, the configured
+        rate limit with an empty window, and the seeded data set it started with again."""
         self.app.reset()
 
     def start(self, timeout: float = 10.0) -> Self:

@@ -1,4 +1,5 @@
-"""Fixtures for the emulator's own tests: a raw client signed with the project's ``AKSKAuth``."""
+"""Fixtures for the emulator's own tests: a raw client signed with the project's ``AKSKAuth``, and
+jobs that end quickly."""
 
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ def raw(emulator: EmulatorServer) -> Iterator[httpx2.Client]:
 @pytest.fixture
 def project(emulator: EmulatorServer) -> str:
     return f"/v2/{emulator.project_id}"
+
+
+@pytest.fixture
+def quick_jobs(emulator: EmulatorServer) -> EmulatorServer:
+    """The emulator with jobs that end in 0.2 s (``reset()`` restores the configured time)."""
+    emulator.jobs.update(seconds=0.2)
+    return emulator
