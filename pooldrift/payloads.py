@@ -136,6 +136,9 @@ class DesktopPool(_Upstream):
     product: PoolProduct | None = None
     image_id: str | None = Field(default=None, description="Image the pool's desktops use.")
     image_name: str | None = None
+    image_resource_type: str | None = Field(
+        default=None, description="e.g. hws.resource.type.marketplace.image."
+    )
     root_volume: Volume | None = None
     data_volumes: _Volumes = Field(default_factory=list)
     enterprise_project_id: str | None = None

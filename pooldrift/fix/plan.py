@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..client import WorkspaceClient
+from ..client import WorkspaceClient, gather_all
 from ..errors import InvalidInputError
 from ..fleet import Baseline, _baseline
 from ..kinds import InconsistentType
@@ -155,6 +155,7 @@ class FixPlan(BaseModel):
     calls: list[VendorCall]
     totals: PlanTotals
     refused: str | None = Field(description="Why the policy does not allow this fix; null: allowed.")
+    before: dict[str, int | None] = Field(description="The pool's drift counts when planned, by kind.")
     fingerprint: str = Field(description="Of the calls and the pool they aim at.")
 
     def expired(self, now: datetime | None = None) -> bool:
@@ -178,20 +179,25 @@ async def plan(
     policy: FixPolicy | None = None,
     include_logged_in: bool | None = None,
     now: datetime | None = None,
+    plan_id: str | None = None,
 ) -> FixPlan:
     """The plan of fixing ``pool``'s drift (an id or a name), of ``kinds`` (default: all the
-    policy allows), from the pool's configuration and its drifted desktops as the API lists them.
-    Arguments are checked before any request."""
+    policy allows), from the pool's configuration, its drift counts and its drifted desktops as
+    the API lists them. Arguments are checked before any request."""
     ref = validate_pool_ref(pool)
     wanted = _kinds(kinds)
     chosen = policy or load_fix_policy()
     if include_logged_in is not None:
         chosen = chosen.model_copy(update={"include_logged_in": include_logged_in})
     detail = await client.get_pool(ref) if is_pool_id(ref) else await client.resolve_pool(ref)
-    drifted = await client.list_drifted_desktops(detail.id)
+    drifted, counts = await gather_all(
+        client.list_drifted_desktops(detail.id), client.inconsistent_statics(detail.id)
+    )
     return build_plan(
         detail,
         drifted.desktops,
+        before={k.field: counts.count(k) for k in InconsistentType},
+        plan_id=plan_id,
         kinds=wanted,
         policy=chosen,
         project_id=await client.get_project_id(),
@@ -223,8 +229,10 @@ def build_plan(
     unavailable: list[InconsistentType] | None = None,
     now: datetime | None = None,
     plan_id: str | None = None,
+    before: dict[str, int | None] | None = None,
 ) -> FixPlan:
-    """The plan for ``desktops`` (the pool's drifted ones, each with its drift) of ``pool``."""
+    """The plan for ``desktops`` (the pool's drifted ones, each with its drift) of ``pool``;
+    ``before``: its drift counts when planned, by field (``image_id`` …)."""
     created = now or datetime.now(UTC)
     expected = _baseline(pool)
     planned = [_desktop(pool, d, kinds, policy) for d in desktops if set(d.drift) & set(kinds)]
@@ -268,6 +276,7 @@ def build_plan(
             vendor_calls=len(calls),
         ),
         refused=refused,
+        before=before or {},
         fingerprint=fingerprint(pool_state, calls),
     )
 
@@ -511,6 +520,14 @@ def _grown(pool: DesktopPool, d: PoolDesktop) -> list[tuple[str, str, int, int]]
     return grown
 
 
+def _image_type(pool: DesktopPool) -> str:
+    """The rebuilds' ``image_type`` (gold, private or market) from the kind of the pool's image."""
+    kind = (pool.image_resource_type or "").lower()
+    if "marketplace" in kind:
+        return "market"
+    return "private" if "private" in kind else "gold"
+
+
 def _batches(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
 
@@ -547,7 +564,7 @@ def _calls(
     ]
     image = fixing(InconsistentType.IMAGE_ID)
     every = sorted(d.desktop_id for d in seen if InconsistentType.IMAGE_ID in d.drift)
-    notice = {"delay_time": policy.delay_minutes, "message": policy.message}
+    notice = {"image_type": _image_type(pool), "delay_time": policy.delay_minutes, "message": policy.message}
     if image and sorted(image) == every:
         # every desktop whose image differs, and only those: the pool's own rebuild, is_fix
         body = {"image_id": pool.image_id, "is_fix": True, **notice}

@@ -170,6 +170,7 @@ def test_each_kind_gets_its_action_and_the_user_is_told_what_they_will_feel() ->
     assert rebuild.body == {
         "image_id": "img-pool",
         "is_fix": True,
+        "image_type": "gold",
         "delay_time": 5,
         "message": rebuild.body["message"],
     }
