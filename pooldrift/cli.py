@@ -120,9 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     desktops.set_defaults(run="desktops")
 
     fix = sub.add_parser(
-        "fix", help="fix a pool's drift: plan it first (read-only)",
+        "fix", help="fix a pool's drift: plan, apply once, follow, prove",
         description="Fixing drift, one pool at a time. `fix plan` shows what a fix would do and to "
-        "whom, and changes nothing.",
+        "whom, and changes nothing; `fix apply` does it once; `fix status` and `fix list` read the state.",
     )  # fmt: skip
     fixes = fix.add_subparsers(dest="fix_command", required=True, metavar="STEP")
     fix_plan = api_command(
@@ -145,6 +145,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="include desktops a user is logged in to (told first); default POOLDRIFT_FIX_INCLUDE_LOGGED_IN",
     )
     fix_plan.set_defaults(run="fix_plan")
+
+    fix_apply = api_command(
+        "apply",
+        "apply a plan (by its id, or a new one of POOL) once: shown first, the pool's name typed back "
+        "unless --yes, its jobs followed, proven by the API's counts; exit 0 done, 1 failed, 4 partly done",
+        under=fixes,
+    )
+    fix_apply.add_argument(
+        "target", metavar="POOL|PLAN_ID", help="a plan id (fp_…) from `fix plan`, or a pool"
+    )
+    fix_apply.add_argument(
+        "--kind", action="append", choices=["product_id", "image_id", "disk_num", "disk_size"],
+        type=str.lower, help="with a pool: only this kind of drift, repeatable",
+    )  # fmt: skip
+    fix_apply.add_argument(
+        "--include-logged-in", action="store_true", default=None,
+        help="with a pool: include desktops a user is logged in to (told first)",
+    )  # fmt: skip
+    fix_apply.add_argument("--yes", action="store_true", help="do not ask for the pool's name typed back")
+    fix_apply.add_argument(
+        "--follow", type=float, default=600.0, metavar="SECONDS",
+        help="follow the jobs this long at most (default 600)",
+    )  # fmt: skip
+    fix_apply.set_defaults(run="fix_apply")
+
+    fix_status = api_command("status", "where a fix stands: its writes, their jobs now", under=fixes)
+    fix_status.add_argument("plan_id", metavar="PLAN_ID", help="the plan's id (fp_…)")
+    fix_status.set_defaults(run="fix_status")
+
+    fix_list = fixes.add_parser("list", help="the plans kept in the state, newest first")
+    fix_list.set_defaults(run="fix_list")
 
     watch_help = "scan on an interval; tell Slack and Prometheus when a pool drifts, worsens or is fixed"
     watch = sub.add_parser("watch", help=watch_help, description=watch_help + " (see the README).")

@@ -35,7 +35,10 @@ from .render import (
     render_scan,
 )
 
-__all__ = ["check", "demo", "desktops", "fix_plan", "history", "pools", "regions", "scan", "watch"]
+__all__ = [
+    "check", "demo", "desktops", "fix_apply", "fix_list", "fix_plan", "fix_status", "history", "pools",
+    "regions", "scan", "watch",
+]  # fmt: skip
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3
 
@@ -78,17 +81,39 @@ async def check(args: argparse.Namespace) -> int:
 
 
 async def fix_plan(args: argparse.Namespace) -> int:
-    """``pooldrift fix plan``: what fixing a pool would do; it sends no change."""
-    from .fix.plan import plan
-    from .fix.policy import load_fix_policy
+    """``pooldrift fix plan``: what fixing a pool would do, kept for ``fix apply ID``; no change sent."""
+    from .fix.cli import plan_command
     from .fix.render import render_plan
 
-    policy = load_fix_policy()  # a bad POOLDRIFT_FIX_* stops here, before any request
     async with _client(args) as client:
-        found = await plan(
-            client, args.pool, kinds=args.kind, policy=policy, include_logged_in=args.include_logged_in
-        )
-    emit(_dump(found) if args.json else render_plan(found))
+        found = await plan_command(client, args)
+    if args.json:
+        emit(_dump(found))
+    else:
+        emit(render_plan(found) + f"\nApply it: pooldrift fix apply {found.id}")
+    return EXIT_OK
+
+
+async def fix_apply(args: argparse.Namespace) -> int:
+    from .fix.cli import apply_command
+
+    async with _client(args) as client:
+        return await apply_command(client, args, emit)
+
+
+async def fix_status(args: argparse.Namespace) -> int:
+    from .fix.cli import status_command
+
+    async with _client(args) as client:
+        emit(await status_command(client, args))
+    return EXIT_OK
+
+
+async def fix_list(args: argparse.Namespace) -> int:
+    del args
+    from .fix.cli import list_command
+
+    emit(await list_command())
     return EXIT_OK
 
 

@@ -61,5 +61,6 @@ def test_each_failure_exits_as_the_readme_table_says(
 
 def test_the_table_has_every_code_the_cli_uses() -> None:
     from pooldrift import cli
+    from pooldrift.fix.cli import EXIT_PARTLY
 
-    assert set(documented_codes()) == {cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_USAGE, cli.EXIT_DRIFT}
+    assert set(documented_codes()) == {cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_USAGE, cli.EXIT_DRIFT, EXIT_PARTLY}

@@ -295,6 +295,8 @@ async def _proof(client: WorkspaceClient, chosen: FixPlan) -> list[KindProof]:
 def _status(steps: list[StepOutcome], proof: list[KindProof]) -> FixStatus:
     if any(s.job_id and s.job_status not in _DONE | _FAILED for s in steps):
         return "running"
+    if any(s.status in ("unknown", "submitting") for s in steps):
+        return "partly_done"  # a write that may have been applied: never done, nor failed, on faith
     worked = [s for s in steps if s.job_status in _DONE]
     clean = (
         len(worked) == len(steps)

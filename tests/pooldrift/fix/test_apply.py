@@ -27,7 +27,6 @@ from pooldrift.kinds import InconsistentType as K
 from pooldrift.watch.state import SqliteStore
 
 POOL = "sales-win11"
-FOLLOW = {"follow_for": 30.0, "poll": 0.05}
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ async def test_apply_fixes_what_it_can_and_the_next_counts_show_only_what_is_lef
     pool = emulator.data.pool_named(POOL)
     found = await plan(client, POOL, kinds=["image_id", "product_id"], policy=policy)
     assert found.calls and found.totals.touched > 0
-    outcome = await apply(client, store, found, policy=policy, **FOLLOW)
+    outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
 
     assert outcome.status == "done", outcome.summary
     assert applied(emulator) == writes(emulator) == planned(found), "each write exactly once"
@@ -98,10 +97,10 @@ async def test_a_plan_applied_twice_or_by_two_at_once_is_sent_once(
         found = await plan(first, POOL, kinds=["image_id"], policy=policy)
         async with SqliteStore(tmp_path / "s.db") as a, SqliteStore(tmp_path / "s.db") as b:
             both = await asyncio.gather(
-                apply(first, a, found, policy=policy, **FOLLOW),
-                apply(second, b, found, policy=policy, **FOLLOW),
+                apply(first, a, found, policy=policy, follow_for=30.0, poll=0.05),
+                apply(second, b, found, policy=policy, follow_for=30.0, poll=0.05),
             )
-            again = await apply(first, a, found, policy=policy, **FOLLOW)
+            again = await apply(first, a, found, policy=policy, follow_for=30.0, poll=0.05)
     assert writes(emulator) == planned(found), "two appliers and a third run: each write once"
     mine = [[s.mine for s in outcome.steps] for outcome in both]
     assert sorted(mine) == sorted([[True] * len(found.calls), [False] * len(found.calls)])
@@ -117,8 +116,8 @@ async def test_a_write_applied_without_an_answer_is_unknown_and_never_sent_again
     quick = with_overrides(settings, deadline=1.5, read_timeout=1.0)
     async with WorkspaceClient(quick) as client:
         found = await plan(client, POOL, kinds=["image_id"], policy=policy)
-        outcome = await apply(client, store, found, policy=policy, **FOLLOW)
-        again = await apply(client, store, found, policy=policy, **FOLLOW)
+        outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
+        again = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
     (step,) = outcome.steps
     assert step.status == "unknown" and step.job_id is None and "not sent again" in (step.note or "")
     assert [w.applied for w in emulator.writes.snapshot()] == [True], "the emulator applied it once"
@@ -132,7 +131,7 @@ async def test_a_429_on_a_write_is_retried_as_it_was_not_taken(
 ) -> None:
     emulator.faults.update(write_fail_next=["rate_limit"])
     found = await plan(client, POOL, kinds=["image_id"], policy=policy)
-    outcome = await apply(client, store, found, policy=policy, **FOLLOW)
+    outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
     records = emulator.writes.snapshot()
     assert [(w.status, w.applied) for w in records] == [(429, False), (200, True)]
     assert outcome.steps[0].status == "submitted" and outcome.status == "done"
@@ -152,7 +151,7 @@ async def test_a_step_left_submitting_by_a_stopped_run_is_not_sent_again(
             status="submitting", owner="gone:1:dead", claimed_at=at, updated_at=at,
         )
     )  # fmt: skip
-    outcome = await apply(client, store, found, policy=policy, **FOLLOW)
+    outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
     first, second = outcome.steps
     assert not first.mine and first.status == "submitting" and "not sent again" in (first.note or "")
     assert second.mine and second.status == "submitted"
@@ -166,7 +165,7 @@ async def test_a_failed_desktop_is_named_with_the_vendors_reason_and_the_fix_is_
     found = await plan(client, POOL, kinds=["image_id"], policy=policy)
     victim = found.calls[0].desktop_ids[0]
     emulator.faults.update(sub_job_fail_desktops=[victim], sub_job_fail_reason="The disk is busy.")
-    outcome = await apply(client, store, found, policy=policy, **FOLLOW)
+    outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
     assert outcome.status == "partly_done", outcome.summary
     (failed,) = [f for s in outcome.steps for f in s.failed]
     assert failed.desktop_id == victim and "The disk is busy." in failed.reason
@@ -181,17 +180,17 @@ async def test_a_plan_whose_pool_changed_that_expired_or_that_the_policy_refuses
     found = await plan(client, POOL, kinds=["image_id"], policy=policy)
     emulator.data.set_drift(pool.id, "image_id", (found.before["image_id"] or 0) + 2)  # two more since
     with pytest.raises(InvalidInputError, match="changed since plan"):
-        await apply(client, store, found, policy=policy, **FOLLOW)
+        await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
     emulator.reset()
     emulator.jobs.update(seconds=0.2)
     old = await plan(
         client, POOL, kinds=["image_id"], policy=policy, now=datetime.now(UTC) - timedelta(hours=1)
     )
     with pytest.raises(InvalidInputError, match="expired"):
-        await apply(client, store, old, policy=policy, **FOLLOW)
+        await apply(client, store, old, policy=policy, follow_for=30.0, poll=0.05)
     tight = load_fix_policy(max_desktops=1)
     refused = await plan(client, POOL, kinds=["image_id"], policy=tight)
     assert refused.refused is not None
     with pytest.raises(InvalidInputError, match="the policy refuses this plan"):
-        await apply(client, store, refused, policy=tight, **FOLLOW)
+        await apply(client, store, refused, policy=tight, follow_for=30.0, poll=0.05)
     assert writes(emulator) == Counter() and refused.kinds == [K.IMAGE_ID]

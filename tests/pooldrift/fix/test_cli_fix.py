@@ -5,13 +5,19 @@ request with exit 2, a bad policy variable named with exit 1."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from pooldrift.emulator import EmulatorServer
 from pooldrift.emulator.records import drift_of
 from pooldrift.fix.plan import FixPlan
-from tests.pooldrift.test_cli import run
+from tests.pooldrift.test_cli import POOLDRIFT, run
 
 
 def test_fix_plan_prints_the_plan_and_sends_only_reads(
@@ -26,8 +32,9 @@ def test_fix_plan_prints_the_plan_and_sends_only_reads(
     assert f"of {len(drifted)} drifted" in done.stdout and "Left for a person:" in done.stdout
     assert (
         "BatchRebuildDesktopsSystemDisk POST" in done.stdout
-        and lines[-1] == "This is a plan: nothing was changed."
+        and "This is a plan: nothing was changed." in lines
     )
+    assert lines[-1].startswith("Apply it: pooldrift fix apply fp_")
     for desktop in drifted:
         assert desktop.computer_name in done.stdout
     assert {r.method for r in emulator.requests} == {"GET"}, "a plan sends no write"
@@ -70,3 +77,89 @@ def test_a_bad_policy_variable_is_named_and_nothing_is_asked(
     done = run({**emulator_env, "POOLDRIFT_FIX_DELAY": "60"}, "fix", "plan", "sales-win11")
     assert done.returncode == 1 and "POOLDRIFT_FIX_DELAY" in done.stderr and "Traceback" not in done.stderr
     assert len(emulator.requests) == 0
+
+
+@pytest.fixture
+def fix_env(emulator_env: dict[str, str], emulator: EmulatorServer, tmp_path: Path) -> dict[str, str]:
+    emulator.jobs.update(seconds=0.2)
+    return {
+        **emulator_env,
+        "POOLDRIFT_STATE": str(tmp_path / "state.db"),
+        "POOLDRIFT_FIX_MAX_DESKTOPS": "1000",
+    }
+
+
+def planned_id(env: dict[str, str], *args: str) -> str:
+    done = run(env, "fix", "plan", *args)
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^Apply it: pooldrift fix apply (fp_[0-9a-f]{16})$", done.stdout, re.M)
+    assert found, done.stdout[-300:]
+    return found.group(1)
+
+
+def writes(emulator: EmulatorServer) -> list[str]:
+    return sorted(w.path for w in emulator.writes.snapshot())
+
+
+def test_fix_apply_by_plan_id_applies_once_and_a_second_run_sends_nothing(
+    fix_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    plan_id = planned_id(fix_env, "sales-win11", "--kind", "image_id")
+    assert writes(emulator) == [], "planning sends no write"
+    done = run(fix_env, "fix", "apply", plan_id, "--yes", "--follow", "30")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Fix {plan_id} of sales-win11: done: image 7 → 1 (1 manual)." in done.stdout
+    sent = writes(emulator)
+    assert len(sent) == 1 and sent[0].endswith("/desktops/rebuild")
+    again = run(fix_env, "fix", "apply", plan_id, "--yes", "--follow", "30")
+    assert again.returncode == 0 and "(earlier run)" in again.stdout
+    assert writes(emulator) == sent, "the second run sent nothing"
+    status = run(fix_env, "fix", "status", plan_id)
+    assert status.returncode == 0 and "submitted" in status.stdout and "SUCCESS" in status.stdout
+    listed = run(fix_env, "fix", "list")
+    assert listed.returncode == 0 and plan_id in listed.stdout and "sales-win11" in listed.stdout
+    assert emulator.secret_key not in done.stdout + done.stderr + again.stdout + status.stdout
+
+
+def test_fix_apply_asks_for_the_pools_name_typed_back(
+    fix_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    refused = subprocess.run(
+        [POOLDRIFT, "fix", "apply", "sales-win11", "--kind", "product_id"],
+        input="sales-win10\n", env={**os.environ, **fix_env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "nothing was sent" in refused.stderr, refused.stderr
+    assert "Type the pool's name (sales-win11)" in refused.stderr and writes(emulator) == []
+    typed = subprocess.run(
+        [POOLDRIFT, "fix", "apply", "sales-win11", "--kind", "product_id", "--follow", "30"],
+        input="sales-win11\n", env={**os.environ, **fix_env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    assert [p.rsplit("/", 2)[-2:] for p in writes(emulator)] == [["desktops", "resize"]]
+
+
+def test_a_run_killed_while_its_write_is_under_way_is_never_sent_again(
+    fix_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    """SIGKILL after the write was sent and before its job id was recorded: the step stays
+    claimed, and the next run reports it instead of sending it again."""
+    plan_id = planned_id(fix_env, "sales-win11", "--kind", "image_id")
+    emulator.faults.update(write_fail_next=["timeout_after_apply"], write_delay=30.0)
+    env = {**fix_env, "POOLDRIFT_DEADLINE": "60", "POOLDRIFT_READ_TIMEOUT": "60"}
+    proc = subprocess.Popen(
+        [POOLDRIFT, "fix", "apply", plan_id, "--yes"], env={**os.environ, **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not any(w.applied for w in emulator.writes.snapshot()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [w.applied for w in emulator.writes.snapshot()] == [True], "the write reached the emulator"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    emulator.faults.update(write_fail_next=[], write_delay=0.0)
+    again = run(fix_env, "fix", "apply", plan_id, "--yes", "--follow", "5")
+    assert again.returncode == 4, again.stdout + again.stderr
+    assert "stopped while sending): not sent again" in again.stdout
+    assert len(emulator.writes.snapshot()) == 1, "never sent again"
