@@ -95,7 +95,7 @@ async def apply_command(client: WorkspaceClient, args: argparse.Namespace, emit:
     store = await open_store(load_watch_settings())
     try:
         chosen = await _chosen(client, store, args)
-        emit(render_plan(chosen))
+        emit(render_plan(chosen, applying=True))
         if chosen.refused:
             raise InvalidInputError(f"the policy refuses this plan: {chosen.refused}", field="plan")
         if not chosen.calls:

@@ -14,7 +14,8 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def render_plan(plan: FixPlan) -> str:
+def render_plan(plan: FixPlan, *, applying: bool = False) -> str:
+    """The plan as tables; ``applying``: shown before it is applied (no "nothing was changed")."""
     t, e = plan.totals, plan.expected
     kinds = ", ".join(k.label.lower() for k in plan.kinds)
     lines = [
@@ -22,7 +23,7 @@ def render_plan(plan: FixPlan) -> str:
         f"({plan.region})",
         f"Kinds     {kinds}; expires {plan.expires_at:%Y-%m-%d %H:%M} UTC",
         f"Pool has  package {safe(str(e.product_id or '?'))}, image {safe(str(e.image_id or '?'))}, "
-        f"{'?' if e.data_disk_count is None else e.data_disk_count} data disks, "
+        f"{'?' if e.data_disk_count is None else _plural(e.data_disk_count, 'data disk')}, "
         f"{'?' if e.total_disk_gb is None else e.total_disk_gb} GB in all",
     ]
     if not plan.desktops:
@@ -78,5 +79,6 @@ def render_plan(plan: FixPlan) -> str:
         lines.append("")
     if plan.refused:
         lines.append(f"Refused by the policy: {plan.refused}.")
-    lines.append("This is a plan: nothing was changed.")
-    return "\n".join(lines)
+    if not applying:
+        lines.append("This is a plan: nothing was changed.")
+    return "\n".join(lines).rstrip("\n")
