@@ -92,18 +92,20 @@ def _tables(conn: sqlite3.Connection) -> dict[str, list[str]]:
     return {name: [row[1] for row in conn.execute(f"PRAGMA table_info({quoted[name]})")] for name in names}
 
 
-def _layout() -> dict[str, list[str]]:
-    """The tables and columns the migrations make: what a state file of this version holds."""
+def _layout(version: int = SCHEMA_VERSION) -> dict[str, list[str]]:
+    """The tables and columns the migrations make: what a state file of ``version`` holds."""
     conn = sqlite3.connect(":memory:")
     try:
-        for migration in _MIGRATIONS:
+        for migration in _MIGRATIONS[:version]:
             conn.executescript(migration)
         return _tables(conn)
     finally:
         conn.close()
 
 
-_LAYOUT = _layout()
+#: what a state file holds at each layout, 0 (a new file) to this one
+_LAYOUTS = [_layout(v) for v in range(SCHEMA_VERSION + 1)]
+_LAYOUT = _LAYOUTS[SCHEMA_VERSION]
 
 
 def _ts(moment: datetime) -> float:
@@ -272,8 +274,8 @@ class SqliteStore:
                     f"the state file {str(self.path)!r} was written by a newer pooldrift "
                     f"(layout {version}; this one knows {SCHEMA_VERSION})"
                 )
-            if version == 0 and (found := _tables(conn)):
-                # never add our tables to another application's file
+            if (found := _tables(conn)) != _LAYOUTS[version]:
+                # never add our tables to another application's file, nor to a layout not ours
                 raise self._foreign(found)
             for number in range(version, SCHEMA_VERSION):
                 for statement in _MIGRATIONS[number].split(";"):

@@ -21,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pooldrift.emulator import EmulatorServer
+from pooldrift.watch.store import SCHEMA_VERSION
 from tests.helpers import free_port, process_env, start_process, stop_process
 from tests.pooldrift.watch.conftest import CHANNEL
 from tests.pooldrift.watch.slack_web import TOKEN, Posted, SlackWebApi
@@ -373,7 +374,10 @@ def test_a_read_only_state_is_said_rather_than_taken_for_a_held_lease(
             "CREATE TABLE notes (id INTEGER PRIMARY KEY); PRAGMA user_version = 1",
             "is not a pooldrift state file (another application's, or another layout): its tables are notes",
         ),
-        ("PRAGMA user_version = 7", "was written by a newer pooldrift (layout 7; this one knows 1)"),
+        (
+            "PRAGMA user_version = 7",
+            f"was written by a newer pooldrift (layout 7; this one knows {SCHEMA_VERSION})",
+        ),
     ],
 )
 def test_a_sqlite_file_of_another_schema_is_refused_in_one_line(
