@@ -175,6 +175,7 @@ async def _step(
     )  # fmt: skip
     held = await store.claim_step(claim)
     if held.owner != owner:  # an earlier run or another replica: follow it, never send again
+        held = await _settled(store, held, within=client.settings.deadline + 2.0)
         return _outcome(held, mine=False, note=_elsewhere(held))
     await _audit(
         store, chosen.id, "fix.write.submitting", {"step": number, "operation": call.operation.value}
@@ -210,6 +211,17 @@ async def _step(
     await store.settle_step(settled, was="submitting")
     await _audit(store, chosen.id, "fix.write.submitted", {"step": number, "job_id": answer.job_id})
     return _outcome(settled, mine=True, note=None)
+
+
+async def _settled(store: StateStore, held: StepRecord, *, within: float) -> StepRecord:
+    """Another run's step as it settles: a replica sending it now records its job within its
+    deadline (later writes on those desktops must wait for that job); one that stopped never does."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + within
+    while held.status == "submitting" and loop.time() < until:
+        await asyncio.sleep(0.2)
+        held = next((r for r in await store.steps(held.plan_id) if r.step == held.step), held)
+    return held
 
 
 def _elsewhere(held: StepRecord) -> str:

@@ -138,9 +138,17 @@ async def test_a_429_on_a_write_is_retried_as_it_was_not_taken(
 
 
 async def test_a_step_left_submitting_by_a_stopped_run_is_not_sent_again(
+    settings: Settings, emulator: EmulatorServer, store: SqliteStore, policy: FixPolicy
+) -> None:
+    """What a process killed between claiming a write and recording its job leaves behind (it is
+    waited for as long as a live one's write could take: the deadline, here 1 s)."""
+    async with WorkspaceClient(with_overrides(settings, deadline=1.0)) as client:
+        await _left_behind(client, emulator, store, policy)
+
+
+async def _left_behind(
     client: WorkspaceClient, emulator: EmulatorServer, store: SqliteStore, policy: FixPolicy
 ) -> None:
-    """What a process killed between claiming a write and recording its job leaves behind."""
     found = await plan(client, POOL, kinds=["image_id", "product_id"], policy=policy)
     assert len(found.calls) == 2
     call = found.calls[0]

@@ -159,7 +159,25 @@ def test_a_run_killed_while_its_write_is_under_way_is_never_sent_again(
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     emulator.faults.update(write_fail_next=[], write_delay=0.0)
-    again = run(fix_env, "fix", "apply", plan_id, "--yes", "--follow", "5")
+    again = run({**fix_env, "POOLDRIFT_DEADLINE": "1"}, "fix", "apply", plan_id, "--yes", "--follow", "5")
     assert again.returncode == 4, again.stdout + again.stderr
     assert "stopped while sending): not sent again" in again.stdout
     assert len(emulator.writes.snapshot()) == 1, "never sent again"
+
+
+def test_two_processes_applying_one_plan_at_once_send_each_write_once(
+    fix_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    plan_id = planned_id(fix_env, "sales-win11", "--kind", "image_id", "--kind", "product_id")
+    argv = [POOLDRIFT, "fix", "apply", plan_id, "--yes", "--follow", "30"]
+    both = [
+        subprocess.Popen(
+            argv, env={**os.environ, **fix_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [proc.communicate(timeout=90) for proc in both]
+    assert all(proc.returncode in (0, 4) for proc in both), results
+    sent = writes(emulator)
+    assert len(sent) == 2 and len(set(sent)) == 2, f"each write once, not {sent}"
+    assert sum(out.count("(earlier run)") for out, _ in results) == 2, "the other process followed them"
