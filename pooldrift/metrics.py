@@ -89,6 +89,24 @@ BUDGET_EXHAUSTED = Counter(
     "Calls refused because the request budget would not free a slot before their deadline.",
 )
 
+FIXES = Counter(
+    "pooldrift_fixes",
+    "Fixes applied, by outcome: done, partly_done (a desktop failed, or a write may have been "
+    "applied), failed, running (its jobs outlived the following).",
+    ["outcome"],
+)
+FIX_WRITES = Counter(
+    "pooldrift_fix_writes",
+    "A fix's writes by operation and what came of them: submitted (a job), refused (not taken), "
+    "unknown (may have been applied; never sent again).",
+    ["operation", "status"],
+)
+FIX_JOB_SECONDS = Histogram(
+    "pooldrift_fix_job_duration_seconds",
+    "Time from a fix's write to the end of its job, as followed.",
+    buckets=(1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0),
+)
+
 
 def record_call(front: str, operation: str, outcome: str, seconds: float) -> None:
     """One answered request of a front: its outcome and how long it took."""

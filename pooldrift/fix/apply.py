@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .. import metrics
 from ..client import WorkspaceClient
 from ..errors import FIX_ACTIONS, InvalidInputError, PooldriftError, WriteUnknownError
 from ..kinds import InconsistentType
@@ -151,6 +152,7 @@ async def apply(
     await _audit(
         store, chosen.id, "fix.proof", {"status": status, "proof": [p.model_dump(mode="json") for p in proof]}
     )
+    metrics.FIXES.labels(status).inc()
     log.info("fix %s of pool %s: %s", chosen.id, chosen.pool_name, result.summary)
     return result
 
@@ -187,6 +189,7 @@ async def _step(
             update={"status": "unknown", "error": exc.message, "updated_at": datetime.now(UTC)}
         )
         await store.settle_step(settled, was="submitting")
+        metrics.FIX_WRITES.labels(call.operation.value, "unknown").inc()
         await _audit(
             store, chosen.id, "fix.write.unknown", {"step": number, "cause": exc.cause, "error": exc.message}
         )
@@ -198,6 +201,7 @@ async def _step(
             update={"status": "refused", "error": exc.message, "updated_at": datetime.now(UTC)}
         )
         await store.settle_step(settled, was="submitting")
+        metrics.FIX_WRITES.labels(call.operation.value, "refused").inc()
         await _audit(
             store,
             chosen.id,
@@ -209,6 +213,7 @@ async def _step(
         update={"status": "submitted", "job_id": answer.job_id, "updated_at": datetime.now(UTC)}
     )
     await store.settle_step(settled, was="submitting")
+    metrics.FIX_WRITES.labels(call.operation.value, "submitted").inc()
     await _audit(store, chosen.id, "fix.write.submitted", {"step": number, "job_id": answer.job_id})
     return _outcome(settled, mine=True, note=None)
 
@@ -279,6 +284,8 @@ async def _details(
             if (sub.status or "").upper() in _FAILED
         ]
         status = (found.status or "").upper() or None
+        if s.mine and _ended(found) and (took := _took(found)) is not None:
+            metrics.FIX_JOB_SECONDS.observe(took)
         note = (
             s.note
             if _ended(found)
@@ -286,6 +293,16 @@ async def _details(
         )
         followed.append(s.model_copy(update={"job_status": status, "failed": failed, "note": note}))
     return followed
+
+
+def _took(job: Job) -> float | None:
+    """Seconds from the job's begin to its end, as the vendor stamps them (None: not stamped)."""
+    try:
+        begin = datetime.fromisoformat(job.begin_time or "")
+        end = datetime.fromisoformat(job.end_time or "")
+    except ValueError:
+        return None
+    return max(0.0, (end - begin).total_seconds())
 
 
 async def _proof(client: WorkspaceClient, chosen: FixPlan) -> list[KindProof]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from pooldrift.client import WorkspaceClient
 from pooldrift.config import Settings, with_overrides
@@ -20,7 +21,7 @@ from pooldrift.emulator import EmulatorServer
 from pooldrift.emulator.records import drift_of
 from pooldrift.errors import InvalidInputError
 from pooldrift.fix.apply import apply
-from pooldrift.fix.plan import FixPlan, plan
+from pooldrift.fix.plan import FixPlan, Operation, plan
 from pooldrift.fix.policy import FixPolicy, load_fix_policy
 from pooldrift.fix.records import StepRecord
 from pooldrift.kinds import InconsistentType as K
@@ -45,6 +46,14 @@ def quick_jobs(emulator: EmulatorServer) -> None:
     emulator.jobs.update(seconds=0.2)
 
 
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def writes_counted(status: str) -> float:
+    return sum(counted("pooldrift_fix_writes_total", operation=op.value, status=status) for op in Operation)
+
+
 def writes(emulator: EmulatorServer) -> Counter[str]:
     """The writes the emulator received, by path (GETs are not writes)."""
     return Counter(w.path for w in emulator.writes.snapshot())
@@ -64,7 +73,10 @@ async def test_apply_fixes_what_it_can_and_the_next_counts_show_only_what_is_lef
     pool = emulator.data.pool_named(POOL)
     found = await plan(client, POOL, kinds=["image_id", "product_id"], policy=policy)
     assert found.calls and found.totals.touched > 0
+    done_before, sent_before = counted("pooldrift_fixes_total", outcome="done"), writes_counted("submitted")
     outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
+    assert counted("pooldrift_fixes_total", outcome="done") == done_before + 1
+    assert writes_counted("submitted") == sent_before + len(found.calls)
 
     assert outcome.status == "done", outcome.summary
     assert applied(emulator) == writes(emulator) == planned(found), "each write exactly once"
