@@ -1,4 +1,5 @@
-"""A local Huawei Cloud Workspace API: the desktop-pool endpoints and the IAM project listings.
+"""A local Huawei Cloud Workspace API: the desktop-pool endpoints, the writes that fix drift (as jobs
+that change the desktops when they end), and the IAM project listings.
 
 Real paths and field shapes, an SDK-HMAC-SHA256 check, a seeded demo data set (or a generated
 fleet of many projects, ``FleetSpec``) whose drift counts are computed from its desktops, the
@@ -35,7 +36,8 @@ from .config import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, EmulatorC
 from .data import Desktop, EmulatorData, Pool, Project
 from .faults import Faults
 from .generate import FleetSpec
-from .recorder import RequestLog, RequestRecord
+from .jobs import Job, Jobs, SubJob
+from .recorder import RequestLog, RequestRecord, WriteLog, WriteRecord
 from .server import EmulatorServer
 from .shape import Shape, ShapeSettings
 from .throttle import Throttle
@@ -51,13 +53,18 @@ __all__ = [
     "EmulatorServer",
     "Faults",
     "FleetSpec",
+    "Job",
+    "Jobs",
     "Pool",
     "Project",
     "RequestLog",
     "RequestRecord",
     "Shape",
     "ShapeSettings",
+    "SubJob",
     "Throttle",
+    "WriteLog",
+    "WriteRecord",
     "create_app",
     "main",
 ]

@@ -186,6 +186,7 @@ class EmulatorApp(Starlette):
         if method != "GET" and path.startswith("/v2/"):
             write = self.writes.record(method, path, raw_query, body)
             scope = {**scope, _WRITE: write}
+            tagged = self._recording(tagged, write)
         refusal = self.throttle.admit()
         if refusal is not None:
             # the gateway refuses before anything else runs: no fault, no latency, no signature check
@@ -197,6 +198,8 @@ class EmulatorApp(Starlette):
             log.info("%s %s -> 429 [throttled] (request id %s)", method, path, request_id)
             return
         decision = self.faults.decide(path)
+        if write is not None and decision.kind not in (None, "slow"):
+            self.writes.update(write, fault=decision.kind)
         self.jobs.advance()
         try:
             if decision.latency > 0:
@@ -206,10 +209,8 @@ class EmulatorApp(Starlette):
             # the server is stopping mid-answer (a slow fault): hang up quietly, no traceback
             asgi.abort(send)
             return
-        if write is not None:
+        if write is not None and isinstance(status, str):
             self.writes.update(write, status=status)
-            if decision.kind is not None and write.fault is None:
-                self.writes.update(write, fault=decision.kind)
         log.info(
             "%s %s -> %s%s in %.1f ms (request id %s)",
             method,
@@ -369,6 +370,16 @@ class EmulatorApp(Starlette):
         return _json(*api.statics(self.data, self.shape, params["project_id"], params["pool_id"]))
 
     # -- the writes (see writes.py) and their jobs --------------------------------------------
+
+    def _recording(self, send: Send, write: WriteRecord) -> Send:
+        """``send`` that puts the status in the write's record before the client can see it."""
+
+        async def recorded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.writes.update(write, status=int(message["status"]))
+            await send(message)
+
+        return recorded
 
     async def _write(self, request: Request, handler: writes.Handler) -> Response:
         """One write: its fault (429 before it is processed; 500 or a late answer after it is

@@ -114,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("--slow-body", type=float, default=0.0, help="seconds to trickle each body out")
     add("--paths", default=None, help="only requests whose path matches this regex get faults")
     add("--seed", type=int, default=0, help="seed of the random faults and of a generated fleet (default 0)")
+    writes = parser.add_argument_group("writes and their jobs (rates are probabilities from 0 to 1)")
+    add = writes.add_argument
+    add("--job-seconds", type=float, default=2.0, help="seconds a write's job takes (default 2)")
+    add(
+        "--sub-job-fail-rate",
+        type=float,
+        default=0.0,
+        help="share of sub-jobs that fail (with a fail_reason)",
+    )
+    add("--write-rate-limit-rate", type=float, default=0.0, help="share of writes answered 429, not applied")
+    add("--write-error-rate", type=float, default=0.0, help="share of writes applied, then answered 500")
+    add("--write-timeout-rate", type=float, default=0.0, help="share of writes applied, answered late")
+    add("--write-delay", type=float, default=30.0, help="seconds a late write waits to answer (default 30)")
+    add("--endless-job-rate", type=float, default=0.0, help="share of writes whose job never ends")
     return parser
 
 
@@ -132,8 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = {"pools": args.pools, "desktops_per_pool": args.desktops_per_pool, "projects": args.projects}
         asked = {name: value for name, value in sizes.items() if value is not None}
         fleet = FleetSpec(**asked, seed=args.seed) if asked else None
+        if not 0 <= args.job_seconds <= 3600:
+            raise ValueError("--job-seconds must be from 0 to 3600")
         config = EmulatorConfig.from_env(
-            control=not args.no_control, fault_seed=args.seed, fleet=fleet, rate_limit=args.rate_limit
+            control=not args.no_control,
+            fault_seed=args.seed,
+            fleet=fleet,
+            rate_limit=args.rate_limit,
+            job_seconds=args.job_seconds,
         )
         server = EmulatorServer(config, host=args.host, port=args.port)
         server.faults.update(
@@ -151,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             huge_framing=args.huge_framing,
             slow_body=args.slow_body,
             paths=args.paths,
+            sub_job_fail_rate=args.sub_job_fail_rate,
+            write_rate_limit_rate=args.write_rate_limit_rate,
+            write_error_rate=args.write_error_rate,
+            write_timeout_rate=args.write_timeout_rate,
+            write_delay=args.write_delay,
+            endless_job_rate=args.endless_job_rate,
         )
         server.shape.update(
             api_version=args.api_version,

@@ -223,6 +223,8 @@ class Jobs:
 
     def advance(self) -> None:
         """Bring every unended job to where the clock says: its ended sub-jobs change their desktops."""
+        if not self._active:  # every request asks: without a running job, not even the lock
+            return
         with self.data.lock:
             if not self._active:
                 return

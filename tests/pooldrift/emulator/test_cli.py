@@ -66,6 +66,21 @@ def test_fault_flags_apply_from_the_start() -> None:
         assert stop_process(proc) == 0
 
 
+def test_write_fault_flags_apply_from_the_start() -> None:
+    args = ["-m", "pooldrift.emulator", "--port", "0", "--write-rate-limit-rate", "1", "--job-seconds", "0.5"]
+    proc, _, _, url = start_process(args, wait_for=READY)
+    assert url is not None
+    try:
+        with signed_client(url, DEMO_ACCESS_KEY, DEMO_SECRET_KEY) as client:
+            body = {"desktop_ids": ["d"], "notifications": "hello"}
+            assert client.post(f"/v2/{DEMO_PROJECT_ID}/desktops/notifications", json=body).status_code == 429
+            assert client.get(f"/v2/{DEMO_PROJECT_ID}/desktop-pools").status_code == 200
+            assert httpx2.get(url + "/_emulator/jobs").json()["seconds"] == 0.5
+            assert httpx2.get(url + "/_emulator/writes").json()["writes"][0]["applied"] is False
+    finally:
+        assert stop_process(proc) == 0
+
+
 def test_sigint_stops_it_cleanly() -> None:
     proc, _, err, _ = start_process(["-m", "pooldrift.emulator", "--port", "0"], wait_for=READY)
     proc.send_signal(signal.SIGINT)
@@ -104,6 +119,8 @@ def test_the_fleet_and_rate_limit_flags_apply_from_the_start() -> None:
         ["--pools", "-1"],
         ["--projects", "0"],
         ["--rate-limit", "-5"],
+        ["--write-error-rate", "1.5"],
+        ["--job-seconds", "-1"],
     ],
 )
 def test_bad_flags_exit_2_with_a_message(bad: list[str]) -> None:
@@ -138,5 +155,12 @@ def test_help_names_the_flags() -> None:
     assert proc.wait(20) == 0
     text = out.text(2.0)
     flags = ("--host", "--port", "--latency", "--error-rate", "--drop-rate", "--slow-body", "--seed")
-    for flag in (*flags, "--pools", "--desktops-per-pool", "--projects", "--rate-limit"):
+    writes = (
+        "--job-seconds",
+        "--sub-job-fail-rate",
+        "--write-error-rate",
+        "--write-timeout-rate",
+        "--endless-job-rate",
+    )
+    for flag in (*flags, "--pools", "--desktops-per-pool", "--projects", "--rate-limit", *writes):
         assert flag in text
