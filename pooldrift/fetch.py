@@ -19,7 +19,7 @@ import math
 import random
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import aclosing, contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -145,38 +145,21 @@ class Fetcher:
         budget: a 429 (the gateway refuses before anything is done) and a refused connection. A
         write that may have been applied without an answer saying so is a ``WriteUnknownError``.
         """
-        settings = self._settings
-        loop = asyncio.get_running_loop()
         headers = {"Content-Type": "application/json;charset=UTF-8"}
         if project:
             headers["X-Project-Id"] = project
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        last: PooldriftError | None = None
-        try:
-            async with asyncio.timeout_at(loop.time() + settings.deadline) as timer:
-                for attempt in range(1, settings.max_attempts + 1):
-                    try:
-                        return await self._attempt(
-                            url, None, headers, timer, patient=_PATIENT.get(), action=action,
-                            method="POST", content=content,
-                        )  # fmt: skip
-                    except (RateLimitError, APIConnectionError) as exc:  # certainly not taken
-                        last = exc
-                        decision = retry_policy(exc)
-                        if decision is False or attempt == settings.max_attempts:
-                            raise
-                        wait = backoff(decision, attempt, settings)
-                        if loop.time() + wait >= (timer.when() or math.inf):
-                            raise
-                        metrics.UPSTREAM_RETRIES.labels(exc.outcome).inc()
-                        await asyncio.sleep(wait)
-        except TimeoutError:  # the deadline ran out before a send, or while waiting to resend
-            if last is not None:
-                raise last from None
-            raise APITimeoutError(
-                f"no answer within the {settings.deadline:g} s deadline from {_host(url)}"
-            ) from None
-        raise AssertionError("unreachable")  # pragma: no cover - the last attempt raises or returns
+        patient = _PATIENT.get()
+
+        async def once(timer: asyncio.Timeout) -> Answer:
+            return await self._attempt(
+                url, None, headers, timer, patient=patient, action=action, method="POST", content=content
+            )
+
+        # only what certainly was not taken is sent again (a WriteUnknownError is not retryable either)
+        return await self._retrying(
+            url, once, again=lambda exc: isinstance(exc, RateLimitError | APIConnectionError)
+        )
 
     async def _fetch_json(
         self, url: str, params: dict[str, str] | None, project: str | None, action: str | None
@@ -192,21 +175,34 @@ class Fetcher:
     async def _retried(
         self, url: str, params: dict[str, str] | None, project: str | None, action: str | None
     ) -> Answer:
-        settings = self._settings
-        loop = asyncio.get_running_loop()
         patient = _PATIENT.get()
         headers = {"X-Project-Id": project} if project else None
+
+        async def once(timer: asyncio.Timeout) -> Answer:
+            return await self._attempt(url, params, headers, timer, patient=patient, action=action)
+
+        return await self._retrying(url, once)
+
+    async def _retrying(
+        self,
+        url: str,
+        once: Callable[[asyncio.Timeout], Awaitable[Answer]],
+        *,
+        again: Callable[[PooldriftError], bool] | None = None,
+    ) -> Answer:
+        """``once`` tried again after a failure that may go away (and that ``again`` allows),
+        backing off, all within one deadline; the deadline's end raises the last failure."""
+        settings = self._settings
+        loop = asyncio.get_running_loop()
         last: PooldriftError | None = None
         try:
             async with asyncio.timeout_at(loop.time() + settings.deadline) as timer:
                 for attempt in range(1, settings.max_attempts + 1):
                     try:
-                        return await self._attempt(
-                            url, params, headers, timer, patient=patient, action=action
-                        )
+                        return await once(timer)
                     except PooldriftError as exc:
                         last = exc
-                        decision = retry_policy(exc)
+                        decision = retry_policy(exc) if again is None or again(exc) else False
                         if decision is False or attempt == settings.max_attempts:
                             raise
                         wait = backoff(decision, attempt, settings)
