@@ -341,3 +341,31 @@ def test_the_emulators_write_values_are_the_documented_ones() -> None:
     assert set(writes.TASKS.values()) <= tasks
     logins = set(re.findall(r"- (\w+)：", doc("PoolDesktopsDetailInfo", "login_status")))
     assert logins == set(changes.DESKTOP_FIELDS["login_status"] or ()) - {None}
+
+
+#: the vendor's body model of each write a plan makes
+_PLAN_MODELS = {
+    "RebuildDesktopPool": "RebuildDesktopPoolReq",
+    "BatchRebuildDesktopsSystemDisk": "RebuildDesktopsReq",
+    "ResizeDesktop": "ResizeDesktopReq",
+    "AddVolumes": "AddDesktopsVolumesReq",
+    "ExpandVolumes": "ExpandDesktopsVolumesReq",
+    "SendNotifications": "SendNotificationsReq",
+}
+
+
+def test_every_body_a_fix_plan_sends_is_the_vendors() -> None:
+    """The writes pooldrift's plans make, each kind of them, checked against the SDK's models."""
+    from tests.pooldrift.fix.test_plan import built, desktop
+
+    image = desktop(1, ["IMAGE"], metadata={"metering.image_id": "img-old"}, login_status="CONNECTED")
+    stuck = desktop(5, ["IMAGE"], metadata={"metering.image_id": "img-old"}, status="ERROR")
+    package = desktop(2, ["PRODUCT"], product_id="workspace.x86.ultimate.small")
+    fewer = desktop(3, ["DISK_NUM", "DISK_SIZE"], data_volumes=[{"id": "d1-3", "type": "SAS", "size": 100}])
+    smaller = desktop(4, ["DISK_SIZE"], root_volume={"id": "sys-4", "type": "SAS", "size": 60})
+    whole = built(image, package, fewer, smaller, include_logged_in=True)  # the pool's own rebuild
+    part = built(image, stuck, include_logged_in=True)  # per desktop: one is left out
+    sent = {c.operation.value: c.body for found in (whole, part) for c in found.calls}
+    assert set(sent) == set(_PLAN_MODELS), "every kind of write is checked"
+    for operation, body in sent.items():
+        assert list(body_problems(body, _PLAN_MODELS[operation], operation)) == [], operation
