@@ -67,6 +67,7 @@ _DESKTOP_PAGE = 100
 _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
 _U = TypeVar("_U")
+_V = TypeVar("_V")
 
 
 @dataclass(eq=False)
@@ -612,6 +613,10 @@ def plausible(report: DriftReport, pool: DesktopPool) -> DriftReport:
 
 @overload
 async def gather_all(first: Awaitable[_T], second: Awaitable[_U], /) -> tuple[_T, _U]: ...
+@overload
+async def gather_all(
+    first: Awaitable[_T], second: Awaitable[_U], third: Awaitable[_V], /
+) -> tuple[_T, _U, _V]: ...
 @overload
 async def gather_all(*aws: Awaitable[_T]) -> tuple[_T, ...]: ...
 async def gather_all(*aws: Awaitable[Any]) -> Any:

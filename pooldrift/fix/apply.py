@@ -109,7 +109,8 @@ async def apply(
         fresh = await plan(
             client, chosen.pool_id, kinds=list(chosen.kinds), policy=policy, now=moment, plan_id=chosen.id
         )
-        if fresh.fingerprint != chosen.fingerprint:
+        # another run may have started it meanwhile (its jobs change the pool): then follow that run
+        if fresh.fingerprint != chosen.fingerprint and not await store.steps(chosen.id):
             await _audit(store, chosen.id, "fix.refused.changed", {"fingerprint": fresh.fingerprint})
             raise InvalidInputError(
                 f"the pool {chosen.pool_name} changed since plan {chosen.id}; plan again", field="plan"

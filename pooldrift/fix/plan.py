@@ -189,10 +189,15 @@ async def plan(
     chosen = policy or load_fix_policy()
     if include_logged_in is not None:
         chosen = chosen.model_copy(update={"include_logged_in": include_logged_in})
-    detail = await client.get_pool(ref) if is_pool_id(ref) else await client.resolve_pool(ref)
-    drifted, counts = await gather_all(
-        client.list_drifted_desktops(detail.id), client.inconsistent_statics(detail.id)
-    )
+    if is_pool_id(ref):  # the pool, its drifted desktops and its counts side by side
+        detail, drifted, counts = await gather_all(
+            client.get_pool(ref), client.list_drifted_desktops(ref), client.inconsistent_statics(ref)
+        )
+    else:
+        detail = await client.resolve_pool(ref)
+        drifted, counts = await gather_all(
+            client.list_drifted_desktops(detail.id), client.inconsistent_statics(detail.id)
+        )
     return build_plan(
         detail,
         drifted.desktops,
