@@ -279,14 +279,23 @@ class WorkspaceClient:
         data, request_id = await self._shared.fetcher.get_json(url, project=project, action=JOB_ACTION)
         return self._parse(Job, data, request_id)
 
-    async def list_sub_jobs(self, job_id: str, *, limit: int = 1000) -> list[SubJob]:
-        """Every sub-job of a job (``ListItaSubJobs``, pages of at most 1,000)."""
-        job_id = _job_id(job_id)
+    async def list_sub_jobs(
+        self, job_id: str | None = None, *, pool_id: str | None = None, limit: int = 1000
+    ) -> list[SubJob]:
+        """Every sub-job of a job, or of the jobs on a pool's desktops (``ListItaSubJobs``, pages
+        of at most 1,000)."""
+        if job_id is None and pool_id is None:
+            raise InvalidInputError("sub-jobs of a job or of a pool", field="job_id")
+        wanted: dict[str, str] = {}
+        if job_id is not None:
+            wanted["job_id"] = _job_id(job_id)
+        if pool_id is not None:
+            wanted["desktop_pool_id"] = validate_pool_id(pool_id.strip())
         project = await self.get_project_id()
         url = f"{self._base()}/v2/{project}/workspace-sub-jobs"
         found: list[SubJob] = []
         for _ in range(self.settings.max_pages):
-            params = {"job_id": job_id, "offset": str(len(found)), "limit": str(limit)}
+            params = {**wanted, "offset": str(len(found)), "limit": str(limit)}
             data, request_id = await self._shared.fetcher.get_json(
                 url, params=params, project=project, action=JOB_ACTION
             )

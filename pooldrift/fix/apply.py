@@ -179,6 +179,8 @@ async def _step(
     held = await store.claim_step(claim)
     if held.owner != owner:  # an earlier run or another replica: follow it, never send again
         held = await _settled(store, held, within=client.settings.deadline + 2.0)
+        if held.status in ("submitting", "unknown"):
+            held = await _reconciled(client, store, chosen, held)
         return _outcome(held, mine=False, note=_elsewhere(held))
     await _audit(
         store, chosen.id, "fix.write.submitting", {"step": number, "operation": call.operation.value}
@@ -194,6 +196,9 @@ async def _step(
         await _audit(
             store, chosen.id, "fix.write.unknown", {"step": number, "cause": exc.cause, "error": exc.message}
         )
+        found = await _reconciled(client, store, chosen, settled)
+        if found.status == "submitted":  # the vendor has a job for it: that was the answer lost
+            return _outcome(found, mine=True, note=_elsewhere(found))
         return _outcome(
             settled, mine=True, note="it may have been applied: not sent again; check the desktops"
         )
@@ -219,6 +224,47 @@ async def _step(
     return _outcome(settled, mine=True, note=None)
 
 
+async def _reconciled(
+    client: WorkspaceClient, store: StateStore, chosen: FixPlan, held: StepRecord
+) -> StepRecord:
+    """A step whose fate is not recorded (a lost answer, a run that stopped while sending), read
+    from the vendor's own records: the one job that took up exactly its desktops on this pool
+    since it was claimed. Found, the step is recorded as submitted with that job; else left as it
+    is (never sent again: reported)."""
+    try:
+        subs = await client.list_sub_jobs(pool_id=chosen.pool_id)
+    except PooldriftError as exc:
+        log.info("could not read the pool's jobs to reconcile step %s: %s", held.step, exc.message)
+        return held
+    since = held.claimed_at.timestamp() - 120  # the vendor's clock may lag ours
+    wanted = set(held.desktop_ids)
+    jobs: dict[str, set[str]] = {}
+    for sub in subs:
+        begun = _moment(sub.begin_time)
+        if sub.job_id and sub.desktop_id and (begun is None or begun >= since):
+            jobs.setdefault(sub.job_id, set()).add(sub.desktop_id)
+    taken = [job_id for job_id, desktops in jobs.items() if desktops == wanted]
+    if len(taken) != 1:
+        return held
+    why = f"reconciled from the vendor's jobs ({held.status})"
+    found = held.model_copy(
+        update={"status": "submitted", "job_id": taken[0], "error": why, "updated_at": datetime.now(UTC)}
+    )
+    if not await store.settle_step(found, was=held.status):
+        return held
+    await _audit(
+        store, chosen.id, "fix.write.reconciled", {"step": held.step, "job_id": taken[0], "was": held.status}
+    )
+    return found
+
+
+def _moment(stamp: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(stamp or "").timestamp()
+    except ValueError:
+        return None
+
+
 async def _settled(store: StateStore, held: StepRecord, *, within: float) -> StepRecord:
     """Another run's step as it settles: a replica sending it now records its job within its
     deadline (later writes on those desktops must wait for that job); one that stopped never does."""
@@ -237,6 +283,8 @@ def _elsewhere(held: StepRecord) -> str:
         return f"may have been applied ({held.error}): not sent again; check the desktops"
     if held.status == "refused":
         return f"refused when {held.owner} sent it: {held.error}"
+    if held.error and held.error.startswith("reconciled"):
+        return f"its answer was lost; {held.error}: job {held.job_id}, not sent again"
     return f"sent by {held.owner}"
 
 

@@ -121,7 +121,7 @@ async def test_a_plan_applied_twice_or_by_two_at_once_is_sent_once(
 
 
 @pytest.mark.parametrize("fault", ["timeout_after_apply", "error_after_apply"])
-async def test_a_write_applied_without_an_answer_is_unknown_and_never_sent_again(
+async def test_a_write_applied_without_an_answer_is_found_among_the_vendors_jobs_never_sent_again(
     settings: Settings, emulator: EmulatorServer, store: SqliteStore, policy: FixPolicy, fault: str
 ) -> None:
     emulator.faults.update(write_fail_next=[fault], write_delay=5.0)
@@ -130,12 +130,16 @@ async def test_a_write_applied_without_an_answer_is_unknown_and_never_sent_again
         found = await plan(client, POOL, kinds=["image_id"], policy=policy)
         outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
         again = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
+    (record,) = emulator.writes.snapshot()
+    assert record.applied, "the emulator applied it once"
     (step,) = outcome.steps
-    assert step.status == "unknown" and step.job_id is None and "not sent again" in (step.note or "")
-    assert [w.applied for w in emulator.writes.snapshot()] == [True], "the emulator applied it once"
-    assert again.steps[0].status == "unknown" and not again.steps[0].mine
-    assert len(emulator.writes.snapshot()) == 1, "the second run sent nothing"
-    assert outcome.status != "done"
+    assert step.status == "submitted" and step.job_id == record.job_id, "its job, from the vendor's records"
+    assert "answer was lost; reconciled from the vendor's jobs (unknown)" in (step.note or "")
+    assert step.job_status == "SUCCESS" and outcome.status == "done"
+    assert again.steps[0].job_id == record.job_id and not again.steps[0].mine
+    assert len(emulator.writes.snapshot()) == 1, "neither run sent it again"
+    log = [e.event for e in await store.audit_log(found.id)]
+    assert log.count("fix.write.unknown") == 1 and log.count("fix.write.reconciled") == 1
 
 
 async def test_a_429_on_a_write_is_retried_as_it_was_not_taken(
@@ -214,3 +218,25 @@ async def test_a_plan_whose_pool_changed_that_expired_or_that_the_policy_refuses
     with pytest.raises(InvalidInputError, match="the policy refuses this plan"):
         await apply(client, store, refused, policy=tight, follow_for=30.0, poll=0.05)
     assert writes(emulator) == Counter() and refused.kinds == [K.IMAGE_ID]
+
+
+async def test_a_left_step_is_not_taken_for_another_job_on_some_of_its_desktops(
+    settings: Settings, emulator: EmulatorServer, store: SqliteStore, policy: FixPolicy
+) -> None:
+    """The image rebuild's job covers the resize's desktops and more: it is not the resize's."""
+    async with WorkspaceClient(with_overrides(settings, deadline=1.0)) as client:
+        found = await plan(client, POOL, kinds=["image_id", "product_id"], policy=policy)
+        rebuild, resize = found.calls
+        assert set(resize.desktop_ids) & set(rebuild.desktop_ids), "the demo pool's desktops overlap"
+        at = datetime.now(UTC)
+        await store.claim_step(
+            StepRecord(
+                plan_id=found.id, step=1, operation=resize.operation.value, desktop_ids=resize.desktop_ids,
+                status="submitting", owner="gone:1:dead", claimed_at=at, updated_at=at,
+            )
+        )  # fmt: skip
+        outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
+    first, second = outcome.steps
+    assert first.mine and first.job_status == "SUCCESS"
+    assert second.status == "submitting" and second.job_id is None, "no job of exactly its desktops"
+    assert writes(emulator) == Counter([rebuild.path])
