@@ -63,6 +63,17 @@ def applied(emulator: EmulatorServer) -> Counter[str]:
     return Counter(w.path for w in emulator.writes.snapshot() if w.applied)
 
 
+async def left_by_a_stopped_run(store: SqliteStore, found: FixPlan, step: int) -> None:
+    """What a process killed between claiming a write and recording its job leaves in the ledger."""
+    call, at = found.calls[step], datetime.now(UTC)
+    await store.claim_step(
+        StepRecord(
+            plan_id=found.id, step=step, operation=call.operation.value, desktop_ids=call.desktop_ids,
+            status="submitting", owner="gone:1:dead", claimed_at=at, updated_at=at,
+        )
+    )  # fmt: skip
+
+
 def planned(found: FixPlan) -> Counter[str]:
     return Counter(c.path for c in found.calls)
 
@@ -167,14 +178,7 @@ async def _left_behind(
 ) -> None:
     found = await plan(client, POOL, kinds=["image_id", "product_id"], policy=policy)
     assert len(found.calls) == 2
-    call = found.calls[0]
-    at = datetime.now(UTC)
-    await store.claim_step(
-        StepRecord(
-            plan_id=found.id, step=0, operation=call.operation.value, desktop_ids=call.desktop_ids,
-            status="submitting", owner="gone:1:dead", claimed_at=at, updated_at=at,
-        )
-    )  # fmt: skip
+    await left_by_a_stopped_run(store, found, 0)
     outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
     first, second = outcome.steps
     assert not first.mine and first.status == "submitting" and "not sent again" in (first.note or "")
@@ -228,13 +232,7 @@ async def test_a_left_step_is_not_taken_for_another_job_on_some_of_its_desktops(
         found = await plan(client, POOL, kinds=["image_id", "product_id"], policy=policy)
         rebuild, resize = found.calls
         assert set(resize.desktop_ids) & set(rebuild.desktop_ids), "the demo pool's desktops overlap"
-        at = datetime.now(UTC)
-        await store.claim_step(
-            StepRecord(
-                plan_id=found.id, step=1, operation=resize.operation.value, desktop_ids=resize.desktop_ids,
-                status="submitting", owner="gone:1:dead", claimed_at=at, updated_at=at,
-            )
-        )  # fmt: skip
+        await left_by_a_stopped_run(store, found, 1)
         outcome = await apply(client, store, found, policy=policy, follow_for=30.0, poll=0.05)
     first, second = outcome.steps
     assert first.mine and first.job_status == "SUCCESS"
