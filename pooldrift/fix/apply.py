@@ -31,7 +31,7 @@ from .plan import FixPlan, VendorCall, plan
 from .policy import FixPolicy
 from .records import AuditEntry, PlanEntry, StepRecord
 
-__all__ = ["FixOutcome", "apply", "new_owner"]
+__all__ = ["FixOutcome", "apply", "keep_plan", "new_owner"]
 
 log = logging.getLogger("pooldrift.fix")
 
@@ -115,10 +115,7 @@ async def apply(
             raise InvalidInputError(
                 f"the pool {chosen.pool_name} changed since plan {chosen.id}; plan again", field="plan"
             )
-    entry = PlanEntry(
-        plan_id=chosen.id, pool_id=chosen.pool_id, pool_name=chosen.pool_name, created_at=chosen.created_at
-    )
-    await store.save_plan(entry, chosen.model_dump_json())
+    await keep_plan(store, chosen)
     await _audit(store, chosen.id, "fix.apply.started", {"owner": owner, "calls": len(chosen.calls)})
     until = asyncio.get_running_loop().time() + follow_for
     jobs: dict[str, Job] = {}
@@ -156,6 +153,14 @@ async def apply(
     metrics.FIXES.labels(status).inc()
     log.info("fix %s of pool %s: %s", chosen.id, chosen.pool_name, result.summary)
     return result
+
+
+async def keep_plan(store: StateStore, kept: FixPlan) -> None:
+    """Keep ``kept`` in the ledger under its id (listed by ``plans``; one kept already stays)."""
+    entry = PlanEntry(
+        plan_id=kept.id, pool_id=kept.pool_id, pool_name=kept.pool_name, created_at=kept.created_at
+    )
+    await store.save_plan(entry, kept.model_dump_json())
 
 
 async def _audit(store: StateStore, plan_id: str, event: str, detail: dict[str, Any]) -> None:

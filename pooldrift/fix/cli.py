@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from ..client import WorkspaceClient
@@ -19,10 +21,9 @@ from ..render import table
 from ..text import safe
 from ..watch.settings import load_watch_settings
 from ..watch.state import open_store
-from .apply import FixOutcome, apply, new_owner
+from .apply import FixOutcome, apply, keep_plan
 from .plan import FixPlan, plan, validate_plan_id
-from .policy import load_fix_policy
-from .records import PlanEntry
+from .policy import FixPolicy, load_fix_policy
 from .render import render_plan
 
 if TYPE_CHECKING:
@@ -39,43 +40,45 @@ def _say(text: str) -> None:
     sys.stderr.flush()
 
 
-async def _keep(store: StateStore, found: FixPlan) -> None:
-    entry = PlanEntry(
-        plan_id=found.id, pool_id=found.pool_id, pool_name=found.pool_name, created_at=found.created_at
-    )
-    await store.save_plan(entry, found.model_dump_json())
+@asynccontextmanager
+async def _ledger() -> AsyncIterator[StateStore]:
+    """The watch's store, where plans, writes and audits are kept (POOLDRIFT_STATE / _REDIS_URL)."""
+    store = await open_store(load_watch_settings())
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+async def _planned(
+    client: WorkspaceClient, store: StateStore, args: argparse.Namespace, pool: str, policy: FixPolicy
+) -> FixPlan:
+    """A new plan of ``pool``, kept for ``fix apply ID``."""
+    found = await plan(client, pool, kinds=args.kind, policy=policy, include_logged_in=args.include_logged_in)
+    await keep_plan(store, found)
+    return found
 
 
 async def plan_command(client: WorkspaceClient, args: argparse.Namespace) -> FixPlan:
     """The plan, kept in the state for ``fix apply ID``."""
     policy = load_fix_policy()  # a bad POOLDRIFT_FIX_* stops here, before any request
-    found = await plan(
-        client, args.pool, kinds=args.kind, policy=policy, include_logged_in=args.include_logged_in
-    )
-    store = await open_store(load_watch_settings())
-    try:
-        await _keep(store, found)
-    finally:
-        await store.aclose()
-    return found
+    async with _ledger() as store:
+        return await _planned(client, store, args, args.pool, policy)
 
 
-async def _chosen(client: WorkspaceClient, store: StateStore, args: argparse.Namespace) -> FixPlan:
+async def _chosen(
+    client: WorkspaceClient, store: StateStore, args: argparse.Namespace, policy: FixPolicy
+) -> FixPlan:
     target = args.target.strip()
-    if target.lower().startswith("fp_"):
-        plan_id = validate_plan_id(target)
-        body = await store.load_plan(plan_id)
-        if body is None:
-            raise InvalidInputError(
-                f"no plan {plan_id} in the state: plan again with `pooldrift fix plan`", field="plan"
-            )
-        return FixPlan.model_validate_json(body)
-    policy = load_fix_policy()
-    found = await plan(
-        client, target, kinds=args.kind, policy=policy, include_logged_in=args.include_logged_in
-    )
-    await _keep(store, found)
-    return found
+    if not target.lower().startswith("fp_"):
+        return await _planned(client, store, args, target, policy)
+    plan_id = validate_plan_id(target)
+    body = await store.load_plan(plan_id)
+    if body is None:
+        raise InvalidInputError(
+            f"no plan {plan_id} in the state: plan again with `pooldrift fix plan`", field="plan"
+        )
+    return FixPlan.model_validate_json(body)
 
 
 async def _confirmed(name: str) -> bool:
@@ -88,13 +91,13 @@ async def _confirmed(name: str) -> bool:
     return typed.strip() == name
 
 
-async def apply_command(client: WorkspaceClient, args: argparse.Namespace, emit: object) -> int:
+async def apply_command(
+    client: WorkspaceClient, args: argparse.Namespace, emit: Callable[[str], None]
+) -> int:
     """``pooldrift fix apply POOL|PLAN_ID``: exit 0 done, 1 failed, 4 partly done or running."""
-    assert callable(emit)
     policy = load_fix_policy()
-    store = await open_store(load_watch_settings())
-    try:
-        chosen = await _chosen(client, store, args)
+    async with _ledger() as store:
+        chosen = await _chosen(client, store, args, policy)
         emit(render_plan(chosen, applying=True))
         if chosen.refused:
             raise InvalidInputError(f"the policy refuses this plan: {chosen.refused}", field="plan")
@@ -105,14 +108,11 @@ async def apply_command(client: WorkspaceClient, args: argparse.Namespace, emit:
             raise InvalidInputError(
                 "the name typed back is not the pool's: nothing was sent", field="confirm"
             )
-        owner = new_owner()
         try:
-            outcome = await apply(client, store, chosen, policy=policy, owner=owner, follow_for=args.follow)
-        except KeyboardInterrupt:  # pragma: no cover - asyncio.run turns Ctrl-C into this at the top
+            outcome = await apply(client, store, chosen, policy=policy, follow_for=args.follow)
+        except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
             _say(f"stopped following: the jobs go on; `pooldrift fix status {chosen.id}` follows them")
             raise
-    finally:
-        await store.aclose()
     emit(render_outcome(outcome))
     return _EXIT[outcome.status]
 
@@ -144,16 +144,13 @@ def render_outcome(outcome: FixOutcome) -> str:
 async def status_command(client: WorkspaceClient, args: argparse.Namespace) -> str:
     """What the ledger holds of a fix, and what the vendor says of its jobs now."""
     plan_id = validate_plan_id(args.plan_id)
-    store = await open_store(load_watch_settings())
-    try:
+    async with _ledger() as store:
         body = await store.load_plan(plan_id)
         if body is None:
             raise InvalidInputError(f"no plan {plan_id} in the state", field="plan")
         chosen = FixPlan.model_validate_json(body)
         steps = await store.steps(plan_id)
         log = await store.audit_log(plan_id)
-    finally:
-        await store.aclose()
     rows = []
     for s in steps:
         job = await client.show_job(s.job_id) if s.job_id else None
@@ -172,11 +169,8 @@ async def status_command(client: WorkspaceClient, args: argparse.Namespace) -> s
 
 
 async def list_command() -> str:
-    store = await open_store(load_watch_settings())
-    try:
+    async with _ledger() as store:
         plans = await store.plans()
-    finally:
-        await store.aclose()
     if not plans:
         return "No plans in the state."
     rows = [(p.plan_id, safe(p.pool_name), p.pool_id, f"{p.created_at:%Y-%m-%d %H:%M} UTC") for p in plans]

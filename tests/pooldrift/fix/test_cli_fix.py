@@ -185,3 +185,25 @@ def test_two_processes_applying_one_plan_at_once_send_each_write_once(
     sent = writes(emulator)
     assert len(sent) == 2 and len(set(sent)) == 2, f"each write once, not {sent}"
     assert sum(out.count("(earlier run)") for out, _ in results) == 2, "the other process followed them"
+
+
+def test_ctrl_c_while_following_leaves_the_jobs_running_and_says_how_to_follow_them(
+    fix_env: dict[str, str], emulator: EmulatorServer
+) -> None:
+    plan_id = planned_id(fix_env, "sales-win11", "--kind", "image_id")
+    emulator.faults.update(write_fail_next=["endless_job"])
+    proc = subprocess.Popen(
+        [POOLDRIFT, "fix", "apply", plan_id, "--yes", "--follow", "60"], env={**os.environ, **fix_env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not any(w.applied for w in emulator.writes.snapshot()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # past the job id's record, into the following
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert f"stopped following: the jobs go on; `pooldrift fix status {plan_id}` follows them" in err
+    assert "Traceback" not in err and len(emulator.writes.snapshot()) == 1
+    status = run(fix_env, "fix", "status", plan_id)
+    assert status.returncode == 0 and "submitted" in status.stdout and "RUNNING" in status.stdout
