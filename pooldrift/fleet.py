@@ -292,6 +292,18 @@ class Baseline(BaseModel):
     data_disk_count: int | None = Field(description="Data disks each desktop should have.")
     total_disk_gb: int | None = Field(description="System plus data disk capacity in GB.")
 
+    @classmethod
+    def of(cls, pool: DesktopPool) -> Baseline:
+        """The pool's configuration as every desktop should have it."""
+        data = [v.size for v in pool.data_volumes] if "data_volumes" in pool.model_fields_set else None
+        root = pool.root_volume.size if pool.root_volume else None
+        return cls(
+            product_id=pool.product_id,
+            image_id=pool.image_id,
+            data_disk_count=len(data) if data is not None else None,
+            total_disk_gb=_disks(root, data),
+        )
+
 
 class Difference(BaseModel):
     """One way a desktop differs: what the pool expects against what the desktop has."""
@@ -299,6 +311,25 @@ class Difference(BaseModel):
     kind: InconsistentType
     expected: str | int | None = Field(description="From the pool's configuration; null: not reported.")
     actual: str | int | None = Field(description="From the desktop; null: not reported.")
+
+    @classmethod
+    def of(cls, kind: InconsistentType, expected: Baseline, desktop: PoolDesktop) -> Difference:
+        """How ``desktop`` differs in ``kind``: ``expected`` (the pool's) against its own."""
+        data = [v.size for v in desktop.data_volumes] if "data_volumes" in desktop.model_fields_set else None
+        root = desktop.root_volume.size if desktop.root_volume else None
+        actual: dict[InconsistentType, str | int | None] = {
+            InconsistentType.PRODUCT_ID: desktop.product_id,
+            InconsistentType.IMAGE_ID: desktop.image_id,
+            InconsistentType.DISK_NUM: len(data) if data is not None else None,
+            InconsistentType.DISK_SIZE: _disks(root, data),
+        }
+        wanted: dict[InconsistentType, str | int | None] = {
+            InconsistentType.PRODUCT_ID: expected.product_id,
+            InconsistentType.IMAGE_ID: expected.image_id,
+            InconsistentType.DISK_NUM: expected.data_disk_count,
+            InconsistentType.DISK_SIZE: expected.total_disk_gb,
+        }
+        return cls(kind=kind, expected=wanted[kind], actual=actual[kind])
 
 
 class DriftedDesktop(BaseModel):
@@ -353,14 +384,14 @@ async def drill_down(
     else:
         detail = await client.resolve_pool(ref)
         found = await listing(detail.id)
-    expected = _baseline(detail)
+    expected = Baseline.of(detail)
     rows = [
         DriftedDesktop(
             desktop_id=d.desktop_id,
             computer_name=d.computer_name,
             status=d.status,
             user_name=d.user_name,
-            differences=[_difference(k, expected, d) for k in d.drift if only is None or k == only],
+            differences=[Difference.of(k, expected, d) for k in d.drift if only is None or k == only],
         )
         for d in found.desktops
     ]
@@ -381,32 +412,3 @@ def _disks(root: int | None, data: list[int | None] | None) -> int | None:
     if root is None or data is None or any(size is None for size in data):
         return None
     return root + sum(size for size in data if size is not None)
-
-
-def _baseline(pool: DesktopPool) -> Baseline:
-    data = [v.size for v in pool.data_volumes] if "data_volumes" in pool.model_fields_set else None
-    root = pool.root_volume.size if pool.root_volume else None
-    return Baseline(
-        product_id=pool.product_id,
-        image_id=pool.image_id,
-        data_disk_count=len(data) if data is not None else None,
-        total_disk_gb=_disks(root, data),
-    )
-
-
-def _difference(kind: InconsistentType, expected: Baseline, desktop: PoolDesktop) -> Difference:
-    data = [v.size for v in desktop.data_volumes] if "data_volumes" in desktop.model_fields_set else None
-    root = desktop.root_volume.size if desktop.root_volume else None
-    actual: dict[InconsistentType, str | int | None] = {
-        InconsistentType.PRODUCT_ID: desktop.product_id,
-        InconsistentType.IMAGE_ID: desktop.image_id,
-        InconsistentType.DISK_NUM: len(data) if data is not None else None,
-        InconsistentType.DISK_SIZE: _disks(root, data),
-    }
-    wanted: dict[InconsistentType, str | int | None] = {
-        InconsistentType.PRODUCT_ID: expected.product_id,
-        InconsistentType.IMAGE_ID: expected.image_id,
-        InconsistentType.DISK_NUM: expected.data_disk_count,
-        InconsistentType.DISK_SIZE: expected.total_disk_gb,
-    }
-    return Difference(kind=kind, expected=wanted[kind], actual=actual[kind])

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from ..client import WorkspaceClient, gather_all
 from ..errors import InvalidInputError
-from ..fleet import Baseline, _baseline
+from ..fleet import Baseline, Difference
 from ..kinds import InconsistentType
 from ..listing import parse_kind
 from ..payloads import DesktopPool, PoolDesktop, Volume
@@ -239,8 +239,8 @@ def build_plan(
     """The plan for ``desktops`` (the pool's drifted ones, each with its drift) of ``pool``;
     ``before``: its drift counts when planned, by field (``image_id`` …)."""
     created = now or datetime.now(UTC)
-    expected = _baseline(pool)
-    planned = [_desktop(pool, d, kinds, policy) for d in desktops if set(d.drift) & set(kinds)]
+    expected = Baseline.of(pool)
+    planned = [_desktop(pool, expected, d, kinds, policy) for d in desktops if set(d.drift) & set(kinds)]
     planned.sort(key=lambda p: ((p.computer_name or "").lower(), p.desktop_id))
     calls = _calls(pool, planned, desktops, policy, project_id)
     touched = [p for p in planned if p.touched]
@@ -342,7 +342,7 @@ def _blocked(d: PoolDesktop, pool: DesktopPool) -> ManualItem | None:
 
 
 def _desktop(
-    pool: DesktopPool, d: PoolDesktop, kinds: list[InconsistentType], policy: FixPolicy
+    pool: DesktopPool, expected: Baseline, d: PoolDesktop, kinds: list[InconsistentType], policy: FixPolicy
 ) -> PlannedDesktop:
     logged_in = (d.login_status or "").upper() == LOGGED_IN
     drift = [k for k in d.drift if k in kinds]
@@ -370,7 +370,7 @@ def _desktop(
                     )
                 )
                 continue
-            found = _fix(kind, pool, d, drift)
+            found = _fix(kind, pool, Difference.of(kind, expected, d), d, drift)
             if isinstance(found, DesktopFix):
                 fixes.append(found)
             elif found is not None:
@@ -403,16 +403,17 @@ def _disruption(fixes: list[DesktopFix]) -> list[str]:
 
 
 def _fix(
-    kind: InconsistentType, pool: DesktopPool, d: PoolDesktop, drift: list[InconsistentType]
+    kind: InconsistentType, pool: DesktopPool, diff: Difference, d: PoolDesktop, drift: list[InconsistentType]
 ) -> DesktopFix | ManualItem | None:
+    """The fix of ``d``'s drift in ``kind`` (``diff``: the drill-down's expected against actual)."""
     if kind is InconsistentType.IMAGE_ID:
         if not pool.image_id:
             return ManualItem(kind=kind, reason="not_reported", why="the pool's image is not reported")
         return DesktopFix(
             kind=kind,
             action="rebuild_system_disk",
-            expected=pool.image_id,
-            actual=d.image_id,
+            expected=diff.expected,
+            actual=diff.actual,
             detail="rebuild the system disk onto the pool's image",
         )
     if kind is InconsistentType.PRODUCT_ID:
@@ -427,13 +428,13 @@ def _fix(
         return DesktopFix(
             kind=kind,
             action="resize",
-            expected=pool.product_id,
-            actual=d.product_id,
+            expected=diff.expected,
+            actual=diff.actual,
             detail=f"resize to package {pool.product_id}",
         )
     wanted = [v.size for v in pool.data_volumes]
     have = [v.size for v in d.data_volumes]
-    if None in wanted or None in have:
+    if diff.expected is None or diff.actual is None or None in wanted or None in have:
         return ManualItem(kind=kind, reason="not_reported", why="a data disk's size is not reported")
     if kind is InconsistentType.DISK_NUM:
         if len(have) > len(wanted):
@@ -449,15 +450,15 @@ def _fix(
         return DesktopFix(
             kind=kind,
             action="add_data_disks",
-            expected=len(wanted),
-            actual=len(have),
+            expected=diff.expected,
+            actual=diff.actual,
             detail=f"add {len(missing)} data disk{'s' if len(missing) != 1 else ''} ({sizes})",
         )
-    return _expansion(pool, d, drift)
+    return _expansion(pool, diff, d, drift)
 
 
 def _expansion(
-    pool: DesktopPool, d: PoolDesktop, drift: list[InconsistentType]
+    pool: DesktopPool, diff: Difference, d: PoolDesktop, drift: list[InconsistentType]
 ) -> DesktopFix | ManualItem | None:
     kind = InconsistentType.DISK_SIZE
     pairs = _grown(pool, d)
@@ -489,15 +490,10 @@ def _expansion(
     return DesktopFix(
         kind=kind,
         action="expand_disks",
-        expected=_total(pool.root_volume, pool.data_volumes),
-        actual=_total(d.root_volume, d.data_volumes),
+        expected=diff.expected,
+        actual=diff.actual,
         detail=f"expand {grows}",
     )
-
-
-def _total(root: Volume | None, data: list[Volume]) -> int | None:
-    sizes = [root.size if root else None, *(v.size for v in data)]
-    return None if None in sizes else sum(s for s in sizes if s is not None)
 
 
 def _grown(pool: DesktopPool, d: PoolDesktop) -> list[tuple[str, str, int, int]] | None:

@@ -16,10 +16,9 @@ from pooldrift.emulator.generate import FleetSpec
 from pooldrift.errors import InvalidInputError
 from pooldrift.fleet import (
     Baseline,
+    Difference,
     DriftedDesktop,
     PoolDrilldown,
-    _baseline,
-    _difference,
     drill_down,
     scan_fleet,
 )
@@ -236,10 +235,10 @@ async def test_drill_down_reads_null_disks_as_none_and_absent_values_as_unknown(
     )
     # an answer without the disks at all: unknown on that side
     bare = PoolDesktop.model_validate({"desktop_id": "d", "product_id": "p"})
-    assert _difference(InconsistentType.DISK_NUM, found.expected, bare).actual is None
-    assert _difference(InconsistentType.DISK_SIZE, found.expected, bare).actual is None
-    assert _difference(InconsistentType.IMAGE_ID, found.expected, bare).actual is None
-    assert _baseline(DesktopPool.model_validate({"id": "x"})) == Baseline(
+    assert Difference.of(InconsistentType.DISK_NUM, found.expected, bare).actual is None
+    assert Difference.of(InconsistentType.DISK_SIZE, found.expected, bare).actual is None
+    assert Difference.of(InconsistentType.IMAGE_ID, found.expected, bare).actual is None
+    assert Baseline.of(DesktopPool.model_validate({"id": "x"})) == Baseline(
         product_id=None, image_id=None, data_disk_count=None, total_disk_gb=None
     )
 
@@ -250,22 +249,22 @@ def test_a_data_disk_of_unreported_size_is_not_reported_and_no_data_disks_is_zer
     pool = DesktopPool.model_validate(
         {"id": "p", "name": "p", "root_volume": {"size": 80}, "data_volumes": [{"size": 100}, {"size": 50}]}
     )
-    expected = _baseline(pool)
+    expected = Baseline.of(pool)
     assert (expected.data_disk_count, expected.total_disk_gb) == (2, 230)
     sizeless = PoolDesktop.model_validate(
         {"desktop_id": "d1", "root_volume": {"size": 80}, "data_volumes": [{"size": 100}, {"id": "v"}]}
     )
-    assert _difference(InconsistentType.DISK_SIZE, expected, sizeless).actual is None
-    assert _difference(InconsistentType.DISK_NUM, expected, sizeless).actual == 2
+    assert Difference.of(InconsistentType.DISK_SIZE, expected, sizeless).actual is None
+    assert Difference.of(InconsistentType.DISK_NUM, expected, sizeless).actual == 2
     diskless = PoolDesktop.model_validate(
         {"desktop_id": "d2", "root_volume": {"size": 80}, "data_volumes": []}
     )
-    assert _difference(InconsistentType.DISK_NUM, expected, diskless).actual == 0
-    assert _difference(InconsistentType.DISK_SIZE, expected, diskless).actual == 80
+    assert Difference.of(InconsistentType.DISK_NUM, expected, diskless).actual == 0
+    assert Difference.of(InconsistentType.DISK_SIZE, expected, diskless).actual == 80
     # the pool's own side alike: one sizeless data disk, an unknown capacity of a known count
-    vague = _baseline(pool.model_copy(update={"data_volumes": [*pool.data_volumes, Volume()]}))
+    vague = Baseline.of(pool.model_copy(update={"data_volumes": [*pool.data_volumes, Volume()]}))
     assert (vague.data_disk_count, vague.total_disk_gb) == (3, None)
-    bare = _baseline(pool.model_copy(update={"data_volumes": []}))
+    bare = Baseline.of(pool.model_copy(update={"data_volumes": []}))
     assert (bare.data_disk_count, bare.total_disk_gb) == (0, 80)
 
     found = PoolDrilldown(
@@ -278,7 +277,7 @@ def test_a_data_disk_of_unreported_size_is_not_reported_and_no_data_disks_is_zer
             DriftedDesktop(
                 desktop_id=d.desktop_id,
                 differences=[
-                    _difference(k, bare, d) for k in (InconsistentType.DISK_NUM, InconsistentType.DISK_SIZE)
+                    Difference.of(k, bare, d) for k in (InconsistentType.DISK_NUM, InconsistentType.DISK_SIZE)
                 ],
             )
             for d in (sizeless, diskless)

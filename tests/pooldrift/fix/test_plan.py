@@ -293,3 +293,15 @@ async def test_hostile_pools_and_kinds_are_refused_before_any_request(
     with pytest.raises(InvalidInputError):
         await plan(client, pool, kinds=kinds)
     assert len(emulator.requests) == 0
+
+
+def test_a_desktop_whose_disks_are_not_reported_gets_no_disks_added() -> None:
+    """An answer without ``data_volumes`` is an unknown count (as the drill-down reads it), not
+    zero disks to make up."""
+    bare = desktop(1, ["DISK_NUM", "DISK_SIZE"])
+    del bare["data_volumes"]
+    found = built(bare)
+    assert found.calls == []
+    assert [(m.kind, m.reason) for m in found.desktops[0].manual] == [
+        (K.DISK_NUM, "not_reported"), (K.DISK_SIZE, "not_reported"),
+    ]  # fmt: skip
