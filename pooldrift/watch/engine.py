@@ -86,8 +86,8 @@ class Watch:
         self._leading = False
         #: the store's marker last seen in this process's life: gone later, the history was lost
         self._marker: HistoryMarker | None = None
-        #: (pools, open drift episodes) after this watch's last cycle while it leads
-        self._known: tuple[int, int] | None = None
+        #: open drift episodes after this watch's last cycle while it leads (None: not known)
+        self._episodes: int | None = None
         #: the subjects after that cycle, and after a loss those of them not scanned since: the
         #: first drift of each is the new baseline (a project that did not list then lists later)
         self._keys: set[str] = set()
@@ -152,7 +152,7 @@ class Watch:
         self._marker = stored or fresh
         states = {**previous, **result.states}
         kept = [s for key, s in states.items() if key not in result.removed]
-        self._known = (sum(1 for s in kept if s.scope == "pool"), sum(1 for s in kept if s.episode))
+        self._episodes = sum(1 for s in kept if s.episode)
         self._keys = {s.key for s in kept if s.scope == "pool"}
         POOLS.update(found, states, result.removed, now.timestamp())
         for event in result.events:
@@ -176,7 +176,7 @@ class Watch:
         gone, or the store is empty where this watch's last cycle left states. A store without a
         marker that this process never saw one in (a first start, or a store from before the
         marker) is not a loss: the marker is written and that is all."""
-        knew_states = self._known is not None and self._known[0] > 0
+        knew_states = self._episodes is not None and bool(self._keys)
         if stored is None:
             return self._marker is not None or knew_states
         return knew_states and not previous
@@ -184,7 +184,8 @@ class Watch:
     def _say_lost(self, result: Step, previous: dict[str, SubjectState]) -> None:
         """One warning line and (with Slack) one message: the history is gone, this scan is the
         new baseline."""
-        known, marker = self._known, self._marker
+        known = (len(self._keys), self._episodes) if self._episodes is not None else None
+        marker = self._marker
         pools, episodes = known or (0, 0)
         knew = (
             f"{pools} pools and {episodes} open drift episodes it knew"
@@ -279,7 +280,7 @@ class Watch:
         try:
             leading = await self.store.lease(self.owner, self.settings.lease_ttl)
             if not leading:
-                self._known = None  # another replica's cycles change the states: this count is stale
+                self._episodes = None  # another replica's cycles change the states: this is stale
         except StoreUnavailableError as exc:  # the store is down: nobody can lead safely from here
             if strict:
                 raise
