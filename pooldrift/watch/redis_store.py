@@ -28,7 +28,7 @@ from ..errors import ConfigurationError
 from ..fix.records import AuditEntry, PlanEntry, StepRecord, StepStatus
 from .events import Step
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named, why
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -149,24 +149,13 @@ class RedisStore:
 
     # -- values that may not decode --------------------------------------------------------
 
-    def _why(self, model: type[_M], body: str) -> str | None:
-        """What is wrong with ``body`` as a ``model`` (None: nothing)."""
-        try:
-            model.model_validate_json(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            return str(first["msg"]) + (f" at {where}" if where else "")
-        return None
-
     def _decode(self, model: type[_M], body: str, key: str, field: str) -> _M:
         """``body`` as a ``model``, or the one-line error naming the key and the field."""
         try:
             return model.model_validate_json(body)
-        except ValidationError:
+        except ValidationError as exc:
             raise StoreUnavailableError(
-                f"the watch's Redis has a corrupt value in {self._key(key)} (field {field!r}): "
-                f"{self._why(model, body)}"
+                f"the watch's Redis has a corrupt value in {self._key(key)} (field {field!r}): {why(exc)}"
             ) from None
 
     def _skip(self, what: str, where: str, why: str) -> None:
@@ -274,8 +263,8 @@ class RedisStore:
             # a history is read to be shown: one unreadable line does not hide the others
             try:
                 events.append(Event.model_validate_json(body))
-            except ValidationError:
-                self._skip("a history line", key, f"{self._why(Event, body)}: {body[:60]!r}")
+            except ValidationError as exc:
+                self._skip("a history line", key, f"{why(exc)}: {body[:60]!r}")
         return sorted(events, key=lambda e: (e.at, e.sequence))
 
     async def find(self, ref: str) -> list[SubjectState]:
@@ -326,11 +315,11 @@ class RedisStore:
                 continue
             try:
                 items.append(OutboxItem.model_validate_json(body).model_copy(update={"order": int(score)}))
-            except ValidationError:
-                await self._set_aside(key, body)
+            except ValidationError as exc:
+                await self._set_aside(key, body, why(exc))
         return items
 
-    async def _set_aside(self, key: str, body: str) -> None:
+    async def _set_aside(self, key: str, body: str, fault: str) -> None:
         """An alert that does not decode can never be posted; left in place it would wait in
         the outbox forever. It is moved, as it was, to ``outbox:unreadable`` for a look."""
         aside = self._key("outbox", "unreadable")
@@ -338,7 +327,7 @@ class RedisStore:
             "an alert in the watch's Redis does not decode (%s field %r: %s); moved to %s",
             self._key("outbox", "items"),
             key,
-            self._why(OutboxItem, body),
+            fault,
             aside,
         )
         if self.readonly:
@@ -369,13 +358,9 @@ class RedisStore:
             return None
         try:
             return SlackMessage.model_validate_json(body)
-        except ValidationError:
+        except ValidationError as exc:
             # as if never posted: the episode's next change posts a new message rather than none
-            self._skip(
-                "an episode's Slack message",
-                f"{self._key('messages')} field {episode!r}",
-                str(self._why(SlackMessage, body)),
-            )
+            self._skip("an episode's Slack message", f"{self._key('messages')} field {episode!r}", why(exc))
             return None
 
     async def save_message(self, message: SlackMessage) -> None:

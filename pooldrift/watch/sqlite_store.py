@@ -27,7 +27,7 @@ from ..errors import ConfigurationError
 from ..fix.records import AuditEntry, PlanEntry, StepRecord, StepStatus
 from .events import Step
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
-from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named
+from .store import SCHEMA_VERSION, LeaseLostError, StoreUnavailableError, mute_end, pools_named, why
 
 __all__ = ["SqliteStore"]
 
@@ -231,11 +231,7 @@ class SqliteStore:
         try:
             return model.model_validate_json(body)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise self._corrupt(
-                table, column, row, first["msg"] + (f" at {where}" if where else "")
-            ) from None
+            raise self._corrupt(table, column, row, why(exc)) from None
 
     def _number(self, value: object, table: str, column: str, row: object) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from pydantic import ValidationError
+
 from .models import Event, HistoryMarker, OutboxItem, SlackMessage, SubjectState
 
 if TYPE_CHECKING:
@@ -20,6 +22,7 @@ __all__ = [
     "WatchStateError",
     "mute_end",
     "pools_named",
+    "why",
 ]
 
 #: the layout both stores write; a store written by a newer layout is refused, an older one upgraded
@@ -150,6 +153,13 @@ class StateStore(Protocol):
     async def audit_log(self, plan_id: str) -> list[AuditEntry]: ...
 
     async def aclose(self) -> None: ...
+
+
+def why(exc: ValidationError) -> str:
+    """A stored value's first fault, as a store's one line says it: ``Field required at body``."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return str(first["msg"]) + (f" at {where}" if where else "")
 
 
 def mute_end(seconds: float) -> datetime:
